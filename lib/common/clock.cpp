@@ -1,0 +1,89 @@
+#include "lib/common/clock.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+namespace sw {
+
+const clock& real_clock() {
+    static const system_clock_source c;
+    return c;
+}
+
+std::string format_rfc3339_ms(time_point t) {
+    using namespace std::chrono;
+    const auto ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    auto secs = static_cast<std::time_t>(ms_total / 1000);
+    long ms = static_cast<long>(ms_total % 1000);
+    if (ms < 0) {
+        ms += 1000;
+        secs -= 1;
+    }
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return buf;
+}
+
+namespace {
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    out = v;
+    return true;
+}
+}  // namespace
+
+bool parse_rfc3339(std::string_view s, time_point& out) {
+    using namespace std::chrono;
+    int Y, M, D, h, m, sec;
+    if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) ||
+        s[7] != '-' || !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, m) || s[16] != ':' ||
+        !digits(s, 17, 2, sec))
+        return false;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
+    std::size_t pos = 19;
+    long long frac_ns = 0;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        long long scale = 100000000;
+        std::size_t start = pos;
+        while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+            frac_ns += (s[pos] - '0') * scale;
+            scale /= 10;
+            ++pos;
+        }
+        if (pos == start) return false;
+    }
+    int offset_min = 0;
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+        ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+        int oh, om;
+        if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+            !digits(s, pos + 4, 2, om))
+            return false;
+        offset_min = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
+        pos += 6;
+    } else {
+        return false;
+    }
+    if (pos != s.size()) return false;
+    const year_month_day ymd{year{Y}, month{static_cast<unsigned>(M)},
+                             day{static_cast<unsigned>(D)}};
+    if (!ymd.ok()) return false;
+    const auto tp = sys_days{ymd} + hours{h} + minutes{m} + seconds{sec} - minutes{offset_min};
+    out = time_point{duration_cast<wall_clock::duration>(tp.time_since_epoch() +
+                                                          nanoseconds{frac_ns})};
+    return true;
+}
+
+}  // namespace sw

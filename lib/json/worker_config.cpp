@@ -1,0 +1,187 @@
+#include "lib/json/worker_config.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sw::json {
+
+value merge(const value& a, const value& b) {
+    if (a.is_null() && b.is_null()) return object{};
+    if (a.is_null()) return b;
+    if (b.is_null()) return a;
+    if (a.is_object() && b.is_object()) {
+        object out = a.get_object();
+        for (const auto& kv : b.get_object()) {
+            auto it = out.find(kv.key());
+            if (it == out.end())
+                out.emplace(kv.key(), kv.value());
+            else
+                it->value() = merge(it->value(), kv.value());
+        }
+        return out;
+    }
+    if (a.is_array() && b.is_array()) {
+        array out = a.get_array();
+        out.reserve(a.get_array().size() + b.get_array().size());
+        for (const auto& e : b.get_array()) out.push_back(e);
+        return out;
+    }
+    return b;
+}
+
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+    if (path.empty()) throw std::invalid_argument("must specify a nonempty key");
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    while (true) {
+        auto dot = path.find('.', start);
+        auto part = path.substr(start, dot == std::string_view::npos ? path.npos : dot - start);
+        if (part.empty()) throw std::invalid_argument("must specify a nonempty key");
+        parts.push_back(part);
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return parts;
+}
+}  // namespace
+
+value set_path(const value& base, std::string_view path, value v) {
+    const auto parts = split_path(path);
+    value root = base.is_null() ? value(object{}) : base;
+    if (!root.is_object()) throw std::invalid_argument("config is not an object");
+    value* cur = &root;
+    std::string prefix;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        if (!prefix.empty()) prefix += '.';
+        prefix += parts[i];
+        auto& obj = cur->get_object();
+        auto it = obj.find(parts[i]);
+        if (it == obj.end()) {
+            cur = &obj[parts[i]];
+            *cur = object{};
+        } else if (it->value().is_object()) {
+            cur = &it->value();
+        } else {
+            throw std::invalid_argument(prefix + " is not an object in existing config");
+        }
+    }
+    cur->get_object()[parts.back()] = std::move(v);
+    return root;
+}
+
+const value& get_path(const value& base, std::string_view path) {
+    const auto parts = split_path(path);
+    const value* cur = &base;
+    for (auto p : parts) {
+        const auto* obj = cur->if_object();
+        const value* next = obj ? obj->if_contains(p) : nullptr;
+        if (!next) throw std::out_of_range("key " + std::string(path) + " not found");
+        cur = next;
+    }
+    return *cur;
+}
+
+std::string format_number(double d) {
+    // Go's encoding/json: plain decimal for 1e-6 <= |d| < 1e21, exponent form otherwise, and
+    // always the shortest text that reads back as the same double ("10", not "1E1").
+    if (!std::isfinite(d)) return "null";
+    char buf[64];
+    const double a = std::fabs(d);
+    const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
+                                                          : std::chars_format::fixed;
+    auto res = std::to_chars(buf, buf + sizeof buf, d, fmt);
+    return std::string(buf, res.ptr);
+}
+
+namespace {
+// Go's encoding/json escapes <, > and & (and U+2028/2029) inside strings; do the same so the
+// generated worker config is byte-identical.
+void append_go_string(std::string& out, std::string_view s) {
+    const std::string plain = boost::json::serialize(boost::json::string(s));
+    for (std::size_t i = 0; i < plain.size(); ++i) {
+        const char c = plain[i];
+        if (c == '<') out += "\\u003c";
+        else if (c == '>') out += "\\u003e";
+        else if (c == '&') out += "\\u0026";
+        else if (c == '\xe2' && i + 2 < plain.size() && plain[i + 1] == '\x80' &&
+                 (plain[i + 2] == '\xa8' || plain[i + 2] == '\xa9')) {
+            out += plain[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+            i += 2;
+        } else out += c;
+    }
+}
+
+void write_sorted(const value& v, std::string& out, int indent, int depth) {
+    auto newline = [&](int d) {
+        if (indent < 0) return;
+        out += '\n';
+        out.append(static_cast<std::size_t>(d * indent), ' ');
+    };
+    if (v.is_object()) {
+        const auto& obj = v.get_object();
+        if (obj.empty()) {
+            out += "{}";
+            return;
+        }
+        std::vector<const boost::json::key_value_pair*> kvs;
+        for (const auto& kv : obj) kvs.push_back(&kv);
+        std::sort(kvs.begin(), kvs.end(),
+                  [](auto* x, auto* y) { return x->key() < y->key(); });
+        out += '{';
+        bool first = true;
+        for (auto* kv : kvs) {
+            if (!first) out += ',';
+            first = false;
+            newline(depth + 1);
+            append_go_string(out, kv->key());
+            out += indent < 0 ? ":" : ": ";
+            write_sorted(kv->value(), out, indent, depth + 1);
+        }
+        newline(depth);
+        out += '}';
+    } else if (v.is_array()) {
+        const auto& arr = v.get_array();
+        if (arr.empty()) {
+            out += "[]";
+            return;
+        }
+        out += '[';
+        bool first = true;
+        for (const auto& e : arr) {
+            if (!first) out += ',';
+            first = false;
+            newline(depth + 1);
+            write_sorted(e, out, indent, depth + 1);
+        }
+        newline(depth);
+        out += ']';
+    } else if (v.is_string()) {
+        append_go_string(out, v.get_string());
+    } else if (v.is_double()) {
+        out += format_number(v.get_double());
+    } else {
+        out += boost::json::serialize(v);
+    }
+}
+}  // namespace
+
+std::string to_sorted_json(const value& v) {
+    std::string out;
+    write_sorted(v, out, -1, 0);
+    return out;
+}
+
+std::string to_sorted_json_indented(const value& v) {
+    std::string out;
+    write_sorted(v, out, 2, 0);
+    return out;
+}
+
+}  // namespace sw::json

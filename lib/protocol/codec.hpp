@@ -1,0 +1,92 @@
+#pragma once
+// The worker-runner protocol's framing (reference 10.1): one message per line, "~" + a JSON
+// object with a string "type" + "\n". Sans-io: bytes in, messages and plain lines out.
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sw::protocol {
+
+struct message {
+    std::string type;
+    boost::json::object properties;  ///< every key but "type"
+};
+
+/// "~{...}\n" with keys sorted, "type" included.
+std::string encode(const message& m);
+
+/// Parses one line (without its '\n'; surrounding white space trimmed). Returns false for
+/// anything that is not a valid message, with `why` set.
+bool decode_line(std::string_view line, message& out, std::string& why);
+
+/// Splits a byte stream into lines and classifies them. A line longer than `max_line` is not
+/// buffered: its first `max_line` bytes are passed to on_text (marked truncated) and the rest
+/// is skipped until the next newline, so memory stays bounded whatever the worker writes.
+class line_decoder {
+public:
+    struct handlers {
+        std::function<void(message&&)> on_message;
+        /// A line that is not a protocol message (logged as unstructured text).
+        std::function<void(std::string_view line)> on_text;
+        /// A line was too long; `skipped` bytes were dropped.
+        std::function<void(std::size_t skipped)> on_oversize;
+    };
+
+    explicit line_decoder(handlers h, std::size_t max_line = 1024 * 1024);
+
+    void feed(std::string_view bytes);
+    /// End of stream: a trailing partial line is passed on as text (not dropped silently).
+    void finish();
+
+private:
+    void emit_line(std::string_view line);
+
+    handlers h_;
+    std::size_t max_line_;
+    std::string buf_;
+    bool skipping_ = false;
+    std::size_t skipped_ = 0;
+};
+
+/// The capability set of one side, sorted and unique.
+class capabilities {
+public:
+    capabilities() = default;
+    capabilities(std::initializer_list<std::string_view> caps);
+    void add(std::string_view c);
+    void remove(std::string_view c);
+    bool has(std::string_view c) const;
+    capabilities intersect(const capabilities& other) const;
+    const std::vector<std::string>& list() const { return caps_; }
+
+private:
+    std::vector<std::string> caps_;
+};
+
+/// Negotiation state (reference 10.2), sans-io. The runner sends welcome with its capabilities;
+/// the worker's hello sets the remote list. Until hello (or a timeout, after which the worker is
+/// assumed to have none) capable() is false, and callers must not block on it.
+class negotiation {
+public:
+    explicit negotiation(capabilities local) : local_(std::move(local)) {}
+    message welcome() const;
+    /// Handles a hello; returns false (and logs nothing itself) if `capabilities` is not a list
+    /// of strings, in which case the worker is treated as having none.
+    bool on_hello(const message& hello);
+    void on_timeout();
+    bool initialized() const { return initialized_; }
+    bool capable(std::string_view c) const;
+    const capabilities& local() const { return local_; }
+    const capabilities& remote() const { return remote_; }
+
+private:
+    capabilities local_;
+    capabilities remote_;
+    bool initialized_ = false;
+};
+
+}  // namespace sw::protocol

@@ -1,0 +1,38 @@
+#pragma once
+// Small OS facts and actions.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/common/clock.hpp"
+
+namespace sw::platform {
+
+/// When the system booted (Linux: /proc/stat btime), if known.
+std::optional<time_point> system_boot_time();
+
+/// Best effort: protect this process (and children) from the OOM killer (oom_score_adj -1000).
+void disable_oom_killer(int pid);
+
+/// systemd's notify protocol, reimplemented (no libsystemd): a datagram to $NOTIFY_SOCKET.
+/// Every call is a no-op when NOTIFY_SOCKET is unset.
+class service_notifier {
+public:
+    service_notifier();  ///< reads NOTIFY_SOCKET and WATCHDOG_USEC once
+    bool enabled() const { return !socket_path_.empty(); }
+    void ready();
+    void status(std::string_view text);
+    void stopping();
+    void watchdog();
+    /// Half of WATCHDOG_USEC when the watchdog is on (and WATCHDOG_PID is us or unset).
+    std::optional<std::chrono::microseconds> watchdog_interval() const { return watchdog_; }
+    /// Sends an arbitrary "KEY=VALUE\n..." message; returns false on failure.
+    bool notify(std::string_view message);
+
+private:
+    std::string socket_path_;
+    std::optional<std::chrono::microseconds> watchdog_;
+};
+
+}  // namespace sw::platform

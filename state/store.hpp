@@ -1,0 +1,56 @@
+#pragma once
+// The persisted run state: one versioned, private file (the cacheOverRestarts path) holding the
+// run state and the machine's phase, so a worker that reboots mid-task resumes without
+// registering again. Writes are atomic (platform/fs.hpp); reads are strict.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "state/run_state.hpp"
+
+namespace sw::state {
+
+/// Where the machine is in its life, as far as a restart is concerned.
+enum class phase {
+    starting,   ///< registered, worker not yet running
+    running,    ///< the worker is running
+    rebooting,  ///< the worker asked for a reboot; resume after it
+    stopping,   ///< a stop was decided (shutdown, termination): do not resume
+};
+std::string_view to_string(phase p);
+std::optional<phase> phase_from_string(std::string_view s);
+
+struct persisted {
+    static constexpr int format_version = 1;
+    phase ph = phase::starting;
+    run_state state;
+    /// Expected autologin user after a reboot, if the runner configured one.
+    std::string autologin_user;
+};
+
+/// {"format":"start-worker-state","version":1,"phase":...,"state":{Go field names}}
+std::string serialize(const persisted& p);
+/// Throws std::invalid_argument with a clear message (bad JSON, unknown format or version,
+/// malformed field).
+persisted deserialize(std::string_view text);
+
+class store {
+public:
+    explicit store(std::string path) : path_(std::move(path)) {}
+    const std::string& path() const { return path_; }
+
+    /// nullopt if there is no file. Unsafe owner/mode -> sw::failure(refused). A corrupt or
+    /// unknown-version file is moved aside and sw::failure(config) thrown naming both paths.
+    std::optional<persisted> load() const;
+
+    /// Atomic, 0600. Throws std::system_error naming the path.
+    void save(const persisted& p) const;
+
+    /// Removes the file (a finished lifecycle that must not resume).
+    void remove() const;
+
+private:
+    std::string path_;
+};
+
+}  // namespace sw::state

@@ -1,0 +1,44 @@
+#include "tests/support/temp_dir.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace sw::test {
+
+temp_dir::temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/start-worker-test.XXXXXX";
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+std::string temp_dir::write(const std::string& name, const std::string& contents,
+                            unsigned mode) const {
+    const auto p = path_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    {
+        std::ofstream out(p, std::ios::binary | std::ios::trunc);
+        out << contents;
+    }
+    ::chmod(p.c_str(), mode);
+    return p.string();
+}
+
+std::string temp_dir::read(const std::string& name) const {
+    std::ifstream in(path_ / name, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace sw::test
