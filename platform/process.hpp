@@ -52,6 +52,9 @@ std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spaw
 boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
                                         const std::vector<std::string>& argv, std::string& error);
 
+/// Ignores SIGPIPE process-wide (a closed worker pipe is an error code, not a signal).
+void ignore_sigpipe();
+
 /// The absolute path of `name` on PATH, or "" (names with a '/' are returned as they are).
 std::string find_on_path(const std::string& name);
 

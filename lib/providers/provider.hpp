@@ -55,7 +55,7 @@ public:
         const run_state& state) = 0;
 
     /// Resuming from persisted state: re-checks what must be re-checked (nothing for most).
-    virtual boost::asio::awaitable<void> use_cached_run(run_state& state) { co_return; }
+    virtual boost::asio::awaitable<void> use_cached_run(run_state& /*state*/) { co_return; }
 
     /// Cloud-provisioned: removeWorker (and a host shutdown) when the worker is done.
     virtual bool dynamic() const = 0;
@@ -79,6 +79,10 @@ public:
     /// scheduled events). Default: nothing.
     virtual boost::asio::awaitable<void> acknowledge(const termination_notice&) { co_return; }
 };
+
+/// Fills the metadata endpoints from AWS_EC2_METADATA_SERVICE_ENDPOINT, GCE_METADATA_HOST and
+/// AZURE_IMDS_ENDPOINT when they are set.
+void apply_environment(context& ctx);
 
 /// Creates the provider named by `cfg.provider`'s providerType. Throws sw::failure(config).
 std::unique_ptr<provider> make_provider(const config::runner_config& cfg, context& ctx);
