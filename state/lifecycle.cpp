@@ -120,6 +120,12 @@ action lifecycle::persist(phase p) const {
     return a;
 }
 
+time_point lifecycle::hard_deadline() const {
+    // The last moment to tell the worker to stop so that it is gone (killTimeout later) before
+    // its credentials expire, with a little slack.
+    return *expire_ - (opts_.kill_timeout + seconds(10));
+}
+
 bool lifecycle::credentials_expired(time_point now) const { return expire_ && *expire_ <= now; }
 
 bool lifecycle::renewal_due_soon(time_point now) const {
@@ -338,7 +344,7 @@ std::vector<action> lifecycle::resume(const event& ev) {
             }
             actions out;
             if (!expire_) return out;
-            const time_point hard = *expire_ - (opts_.kill_timeout + seconds(60));
+            const time_point hard = hard_deadline();
             if (ev.permanent) {
                 // The secret was refused: no retry can succeed. Let running tasks finish while
                 // the credentials last, then stop before they expire.
@@ -351,7 +357,9 @@ std::vector<action> lifecycle::resume(const event& ev) {
                 append(out, escalate(now, "credentials could not be renewed before expiry"));
                 return out;
             }
-            renew_at_ = std::min(now + renewal_backoff(renew_failures_), hard);
+            // Back off, but leave room for more attempts when little time is left.
+            const auto half_left = std::chrono::duration_cast<seconds>((hard - now) / 2);
+            renew_at_ = now + std::clamp(half_left, seconds(1), renewal_backoff(renew_failures_));
             return out;
         }
 
@@ -503,7 +511,7 @@ std::vector<action> lifecycle::on_tick(time_point now) {
         out.push_back(act(action_type::reregister));
     }
     if (expire_ && worker_running_ && !graceful_now_sent_ &&
-        now >= *expire_ - (opts_.kill_timeout + seconds(60))) {
+        now >= hard_deadline()) {
         append(out, escalate(now, "credentials expire soon and were not renewed"));
     }
     if (escalate_at_ && now >= *escalate_at_) {
@@ -587,7 +595,7 @@ std::optional<time_point> lifecycle::next_deadline() const {
     consider(kill_at_);
     if (!stop_check_in_flight_) consider(stop_check_at_);
     if (expire_ && worker_running_ && !graceful_now_sent_)
-        consider(*expire_ - (opts_.kill_timeout + seconds(60)));
+        consider(hard_deadline());
     return d;
 }
 

@@ -170,6 +170,7 @@ private:
     actions graceful(time_point now, bool finish_tasks, std::string reason);
     void arm_renewal(time_point now);
     bool credentials_expired(time_point now) const;
+    time_point hard_deadline() const;
     bool renewal_due_soon(time_point now) const;
     action persist(phase p) const;
 

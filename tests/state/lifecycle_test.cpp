@@ -172,8 +172,8 @@ TEST_CASE("failed renewals retry with backoff, then stop the worker before expir
     CHECK(types(h.tick_at(h.now + 30s)) == std::vector{A::reregister});
     CHECK(h.feed(fail).empty());
     REQUIRE(h.fsm.next_deadline() == h.now + 60s);
-    // ... until the hard deadline (expiry - killTimeout - 60 s): finish-tasks false.
-    h.now = t0 + 1h - 89s;
+    // ... until the hard deadline (expiry - killTimeout - 10 s): finish-tasks false.
+    h.now = t0 + 1h - 39s;
     auto acts = h.feed(fail);
     REQUIRE(types(acts) == std::vector{A::send_graceful});
     CHECK_FALSE(acts[0].finish_tasks);
@@ -192,7 +192,7 @@ TEST_CASE("a refused secret lets tasks finish, then stops before expiry", "[life
     auto acts = h.feed(fail);
     REQUIRE(types(acts) == std::vector{A::send_graceful});
     CHECK(acts[0].finish_tasks);
-    acts = h.tick_at(t0 + 1h - 90s);
+    acts = h.tick_at(t0 + 1h - 40s);
     REQUIRE(types(acts) == std::vector{A::send_graceful});
     CHECK_FALSE(acts[0].finish_tasks);
 }
