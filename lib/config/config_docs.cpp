@@ -139,13 +139,14 @@ const std::vector<key_doc>& top_level_docs() {
 
 namespace {
 
-void append_keys(std::string& out, const std::vector<key_doc>& keys, std::string_view indent) {
+void append_keys(std::string& out, const std::vector<key_doc>& keys, std::string_view indent,
+                 std::size_t key_width) {
     if (keys.empty()) {
         out += fmt::format("{}(no keys besides the type)\n", indent);
         return;
     }
     for (const auto& k : keys)
-        out += fmt::format("{}{:<22} {:<16} {:<9} {}\n", indent, k.key, k.type,
+        out += fmt::format("{}{:<{}} {:<16} {:<9} {}\n", indent, k.key, key_width, k.type,
                            k.required ? "required" : "optional", k.description);
 }
 
@@ -174,19 +175,19 @@ std::string help_text() {
 
     out +=
         "Runner configuration (YAML or JSON; unknown top-level keys are ignored):\n"
-        "  key                            type             required  meaning\n";
-    append_keys(out, top_level_docs(), "  ");
+        "  key                            type             required? meaning\n";
+    append_keys(out, top_level_docs(), "  ", 30);
 
     out += "\nProviders (provider.providerType) and their provider.* keys:\n";
     for (const auto& p : provider_docs()) {
         out += fmt::format("\n  {}: {}\n", p.name, p.summary);
-        append_keys(out, p.keys, "    ");
+        append_keys(out, p.keys, "    ", 22);
     }
 
     out += "\nWorker implementations (worker.implementation) and their worker.* keys:\n";
     for (const auto& w : worker_docs()) {
         out += fmt::format("\n  {}: {}\n", w.name, w.summary);
-        append_keys(out, w.keys, "    ");
+        append_keys(out, w.keys, "    ", 22);
     }
 
     out +=

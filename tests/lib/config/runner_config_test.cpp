@@ -406,3 +406,40 @@ TEST_CASE("typed helpers", "[config]") {
     CHECK(optional_object(o, "p", "m")->at("a").as_string() == "b");
     CHECK_THROWS_WITH(optional_object(o, "p", "s"), "p.s: must be a map");
 }
+
+// TestWorkerImplOK / TestProviderOK: keys the runner does not know stay available to the
+// implementation.
+TEST_CASE("extra provider and worker keys are kept", "[config]") {
+    const auto cfg = parse(
+        "provider: {providerType: aws, value: sure}\n"
+        "worker: {implementation: dummy, anotherValue: hi, n: 10}\n");
+    CHECK(cfg.provider.at("value").as_string() == "sure");
+    CHECK(cfg.worker.at("anotherValue").as_string() == "hi");
+    CHECK(cfg.worker.at("n").as_int64() == 10);
+    CHECK_FALSE(cfg.worker.contains("implementation"));
+    CHECK(cfg.unknown_keys.empty());
+}
+
+TEST_CASE("load_runner_config: oversized and binary files", "[config]") {
+    sw::test::temp_dir dir;
+    auto load_error = [](const std::string& path) {
+        try {
+            load_runner_config(path);
+        } catch (const sw::failure& f) {
+            CHECK(f.code() == sw::exit_code::config);
+            return std::string(f.what());
+        }
+        FAIL("accepted " << path);
+        return std::string();
+    };
+    const auto big = dir.write("big.yml", "x: " + std::string(5 * 1024 * 1024, 'a') + "\n", 0600);
+    CHECK_THAT(load_error(big), Contains("big.yml: larger than"));
+    const auto bin = dir.write("bin.yml",
+                               std::string("\x7f"
+                                           "ELF\x02\x01\x01\0\0\0",
+                                           10),
+                               0600);
+    CHECK_THAT(load_error(bin), Contains("bin.yml: line 1: contains"));
+    const auto bad = dir.write("bad.yml", with("workerConfig: {a: [1, 2}\n"), 0600);
+    CHECK_THAT(load_error(bad), Contains("bad.yml: line 11"));
+}
