@@ -13,7 +13,7 @@
 namespace sw::config {
 
 struct lifecycle_config {
-    std::chrono::seconds stop_check_interval{300};   ///< 0 = off
+    std::chrono::seconds stop_check_interval{300};  ///< 0 = off
     std::chrono::seconds graceful_stop_timeout{900};
     std::chrono::seconds kill_timeout{30};
     std::vector<int> reboot_exit_codes{67};
@@ -41,7 +41,7 @@ struct runner_config {
     boost::json::object provider;  ///< every key of `provider:` except providerType
 
     std::string worker_implementation;
-    boost::json::object worker;    ///< every key of `worker:` except implementation
+    boost::json::object worker;  ///< every key of `worker:` except implementation
 
     boost::json::value worker_config = boost::json::object{};  ///< `workerConfig`
     std::string logging_implementation = "stdio";
@@ -55,7 +55,8 @@ struct runner_config {
     std::optional<autologin_config> autologin;
     std::optional<health_config> health;
 
-    /// Top-level keys the runner does not know (ignored, as the Go runner does; logged).
+    /// Keys the runner does not know (top level, and inside lifecycle/host/autologin/health),
+    /// as dotted paths. Ignored, as the Go runner does; the daemon may warn about them.
     std::vector<std::string> unknown_keys;
 };
 
@@ -89,14 +90,14 @@ std::vector<std::string> secret_values(const runner_config& cfg);
 /// "worker.configPath: must be a string").
 std::string required_string(const boost::json::object& o, std::string_view section,
                             std::string_view key);
-std::optional<std::string> optional_string(const boost::json::object& o,
-                                           std::string_view section, std::string_view key);
+std::optional<std::string> optional_string(const boost::json::object& o, std::string_view section,
+                                           std::string_view key);
 /// A map of strings (workerLocation); throws naming the key and the entry.
-std::vector<std::pair<std::string, std::string>> optional_string_map(
-    const boost::json::object& o, std::string_view section, std::string_view key);
+std::vector<std::pair<std::string, std::string>> optional_string_map(const boost::json::object& o,
+                                                                     std::string_view section,
+                                                                     std::string_view key);
 std::optional<boost::json::object> optional_object(const boost::json::object& o,
-                                                   std::string_view section,
-                                                   std::string_view key);
+                                                   std::string_view section, std::string_view key);
 
 /// The documentation tables --help prints, shared with validation (one source of truth).
 struct key_doc {

@@ -1,0 +1,234 @@
+// POSIX private and atomic files (reference worker-runner.md sections 3 "Permissions" and 9.3).
+#include "platform/fs.hpp"
+
+#include "lib/common/error.hpp"
+#include "lib/log/log.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace sw::platform {
+
+namespace {
+
+/// Closes a descriptor on scope exit.
+class fd_guard {
+  public:
+    explicit fd_guard(int fd) : fd_(fd) {}
+    ~fd_guard() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    int get() const { return fd_; }
+    /// Closes now, reporting the error (close can report a failed delayed write).
+    int close() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        return rc;
+    }
+
+  private:
+    int fd_;
+};
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+    throw std::system_error(err, std::generic_category(), what);
+}
+
+std::string mode_text(mode_t m) {
+    return fmt::format("{:04o}", m & 07777);
+}
+
+/// open(2) for reading without following a symlink or blocking on a FIFO. -1 + errno on error.
+int open_for_read(const std::string& path) {
+    int fd;
+    do {
+        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+/// Reads the whole (regular) file; over `max_size` -> config failure.
+std::string read_all(int fd, const std::string& path, std::size_t max_size) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno(errno, "reading " + path);
+        }
+        if (n == 0) break;
+        if (out.size() + static_cast<std::size_t>(n) > max_size)
+            throw failure(exit_code::config,
+                          fmt::format("{}: larger than {} bytes", path, max_size));
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+/// The checks of the Go ReadPrivateFile on an open file; "" if fine, else the problem.
+std::string private_problem(const struct stat& st, const std::string& path) {
+    if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a regular file", path);
+    if (st.st_mode & 077)
+        return fmt::format("{} has mode {}; must not be group- or other-accessible", path,
+                           mode_text(st.st_mode));
+    if (!(st.st_mode & S_IRUSR))
+        return fmt::format("{} has mode {}; owner-read bit must be set", path,
+                           mode_text(st.st_mode));
+    if (st.st_uid != ::getuid())
+        return fmt::format("{} has incorrect owner id {}", path, st.st_uid);
+    return {};
+}
+
+void write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno(errno, "writing " + path);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string parent_dir(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+void fsync_dir(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_errno(errno, "opening directory " + dir);
+    fd_guard g(fd);
+    if (::fsync(fd) != 0 && errno != EINVAL) throw_errno(errno, "syncing directory " + dir);
+}
+
+}  // namespace
+
+std::string read_config_file(const std::string& path, std::size_t max_size) {
+    const auto refuse = [&](const std::string& why) {
+        return failure(exit_code::refused,
+                       fmt::format("cannot secure runner config file {}: {}", path, why));
+    };
+    const int fd = open_for_read(path);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT) throw failure(exit_code::config, path + ": no such file");
+        if (err == ELOOP) throw refuse(path + " is a symbolic link");
+        throw refuse(std::error_code(err, std::generic_category()).message());
+    }
+    fd_guard g(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        throw refuse(std::error_code(errno, std::generic_category()).message());
+    if (!S_ISREG(st.st_mode)) throw refuse(path + " is not a regular file");
+    if (!(st.st_mode & S_IRUSR))
+        throw refuse(
+            fmt::format("{} has mode {}; owner-read bit must be set", path, mode_text(st.st_mode)));
+    if (st.st_mode & 077) {
+        if (st.st_uid != ::getuid())
+            throw refuse(fmt::format(
+                "{} has mode {} and is owned by uid {}, not by us (uid {}); refusing to change it",
+                path, mode_text(st.st_mode), st.st_uid, ::getuid()));
+        if (::fchmod(fd, 0600) != 0)
+            throw refuse("tightening its mode to 0600: " +
+                         std::error_code(errno, std::generic_category()).message());
+        sw::log::warn(
+            "WARNING: runner config file {} had insecure permissions and has been tightened to "
+            "be readable only by its owner; please update your provisioning so the file is "
+            "created privately",
+            path);
+        if (::fstat(fd, &st) != 0)
+            throw refuse(std::error_code(errno, std::generic_category()).message());
+    }
+    if (const std::string problem = private_problem(st, path); !problem.empty())
+        throw refuse(problem);
+    return read_all(fd, path, max_size);
+}
+
+bool read_private_file(const std::string& path, std::size_t max_size, std::string& out) {
+    const int fd = open_for_read(path);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT) return false;
+        if (err == ELOOP)
+            throw failure(exit_code::refused, path + " is a symbolic link; refusing to read it");
+        if (err == EACCES || err == EPERM)
+            throw failure(exit_code::refused,
+                          path + ": " + std::error_code(err, std::generic_category()).message());
+        throw_errno(err, "opening " + path);
+    }
+    fd_guard g(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno(errno, "stat " + path);
+    if (const std::string problem = private_problem(st, path); !problem.empty())
+        throw failure(exit_code::refused, problem);
+    out = read_all(fd, path, max_size);
+    return true;
+}
+
+void write_private_file_atomic(const std::string& path, std::string_view contents) {
+    // A fixed temp name: a crash leaves at most one stale temp file, removed by the next write.
+    const std::string tmp = path + ".tmp";
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw_errno(errno, "removing " + tmp);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw_errno(errno, "creating " + tmp);
+    fd_guard g(fd);
+    try {
+        // The umask may have taken bits away; never more than 0600 either way.
+        if (::fchmod(fd, 0600) != 0) throw_errno(errno, "chmod " + tmp);
+        write_all(fd, contents, tmp);
+        if (::fsync(fd) != 0) throw_errno(errno, "syncing " + tmp);
+        if (g.close() != 0) throw_errno(errno, "closing " + tmp);
+        if (::rename(tmp.c_str(), path.c_str()) != 0)
+            throw_errno(errno, "renaming " + tmp + " to " + path);
+    } catch (...) {
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    fsync_dir(parent_dir(path));
+}
+
+std::string move_aside(const std::string& path) {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    std::string target = path + ".bad-" + stamp;
+    struct stat st {};
+    for (int n = 2; ::lstat(target.c_str(), &st) == 0; ++n)
+        target = path + ".bad-" + stamp + "-" + std::to_string(n);
+    if (::rename(path.c_str(), target.c_str()) != 0)
+        throw_errno(errno, "moving " + path + " aside to " + target);
+    return target;
+}
+
+void make_parent_dirs(const std::string& path) {
+    const std::string dir = parent_dir(path);
+    if (dir == "." || dir == "/") return;
+    for (std::size_t pos = 1;; ++pos) {
+        pos = dir.find('/', pos);
+        const std::string prefix = dir.substr(0, pos);
+        if (::mkdir(prefix.c_str(), 0755) != 0) {
+            const int err = errno;
+            struct stat st {};
+            if (err != EEXIST || ::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                throw_errno(err == EEXIST ? ENOTDIR : err, "creating directory " + prefix);
+        }
+        if (pos == std::string::npos) break;
+    }
+}
+
+}  // namespace sw::platform

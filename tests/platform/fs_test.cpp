@@ -1,0 +1,240 @@
+// Ports of the Go runner's WR/perms tests (reference 14) plus the atomic-write contract.
+#include "platform/fs.hpp"
+
+#include "lib/common/error.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace sw::platform;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+/// The sw::failure that `fn` throws (code and message), or FAIL.
+template <class F>
+std::pair<sw::exit_code, std::string> failure_of(F fn) {
+    try {
+        fn();
+    } catch (const sw::failure& f) {
+        return {f.code(), f.what()};
+    }
+    FAIL("no sw::failure thrown");
+    return {};
+}
+
+constexpr std::size_t max = 1 << 20;
+
+}  // namespace
+
+TEST_CASE("read_config_file: private file read unchanged", "[fs][perms]") {
+    sw::test::temp_dir dir;
+    for (unsigned mode : {0400u, 0500u, 0600u, 0700u}) {
+        INFO(std::oct << mode);
+        const auto p = dir.write("c.yml", "hi", mode);
+        CHECK(read_config_file(p, max) == "hi");
+        CHECK(mode_of(p) == mode);  // DoesNotWidenTighterModes
+    }
+}
+
+TEST_CASE("read_config_file: loose modes are tightened to 0600", "[fs][perms]") {
+    sw::test::temp_dir dir;
+    for (unsigned mode : {0644u, 0666u, 0604u, 0640u, 0777u}) {
+        INFO(std::oct << mode);
+        const auto p = dir.write("c.yml", "hi", mode);
+        CHECK(read_config_file(p, max) == "hi");
+        CHECK(mode_of(p) == 0600);
+    }
+}
+
+TEST_CASE("read_config_file: refusals", "[fs][perms]") {
+    sw::test::temp_dir dir;
+    SECTION("a FIFO is not a regular file (and does not block)") {
+        const auto p = dir.file("fifo");
+        REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
+        const auto [code, msg] = failure_of([&] { read_config_file(p, max); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, StartsWith("cannot secure runner config file " + p + ": "));
+        CHECK_THAT(msg, Contains("not a regular file"));
+    }
+    SECTION("a directory") {
+        const auto [code, msg] = failure_of([&] { read_config_file(dir.path().string(), max); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("not a regular file"));
+    }
+    SECTION("owner-read bit missing") {
+        for (unsigned mode : {0100u, 0200u, 0300u, 0244u}) {
+            INFO(std::oct << mode);
+            const auto p = dir.write("c.yml", "hi", mode);
+            const auto [code, msg] = failure_of([&] { read_config_file(p, max); });
+            CHECK(code == sw::exit_code::refused);
+            CHECK_THAT(msg, Contains("owner-read bit must be set"));
+            CHECK(mode_of(p) == mode);  // not repaired
+        }
+    }
+    SECTION("a symbolic link") {
+        const auto target = dir.write("real.yml", "hi", 0600);
+        const auto link = dir.file("link.yml");
+        REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+        const auto [code, msg] = failure_of([&] { read_config_file(link, max); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("symbolic link"));
+    }
+    SECTION("missing file") {
+        const auto p = dir.file("nope.yml");
+        const auto [code, msg] = failure_of([&] { read_config_file(p, max); });
+        CHECK(code == sw::exit_code::config);
+        CHECK(msg == p + ": no such file");
+    }
+    SECTION("too large") {
+        const auto p = dir.write("big.yml", std::string(2000, 'x'), 0600);
+        const auto [code, msg] = failure_of([&] { read_config_file(p, 1000); });
+        CHECK(code == sw::exit_code::config);
+        CHECK_THAT(msg, Contains("larger than 1000 bytes"));
+    }
+}
+
+TEST_CASE("read_config_file: files owned by someone else", "[fs][perms]") {
+    if (::geteuid() != 0) return;  // only root can chown; nothing to check otherwise
+    sw::test::temp_dir dir;
+    SECTION("loose and foreign: refused, not changed") {
+        const auto p = dir.write("c.yml", "hi", 0644);
+        REQUIRE(::chown(p.c_str(), 65534, 65534) == 0);
+        const auto [code, msg] = failure_of([&] { read_config_file(p, max); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("owned by uid 65534"));
+        CHECK(mode_of(p) == 0644);
+    }
+    SECTION("private but foreign: incorrect owner id") {
+        const auto p = dir.write("c.yml", "hi", 0400);
+        REQUIRE(::chown(p.c_str(), 65534, 65534) == 0);
+        const auto [code, msg] = failure_of([&] { read_config_file(p, max); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("has incorrect owner id 65534"));
+    }
+}
+
+TEST_CASE("read_private_file (TestPerms, ReadPrivateFile)", "[fs][perms]") {
+    sw::test::temp_dir dir;
+    std::string out = "untouched";
+    SECTION("good: write then read") {
+        const auto p = dir.file("s.json");
+        write_private_file_atomic(p, "hi");
+        CHECK(mode_of(p) == 0600);
+        CHECK(read_private_file(p, max, out));
+        CHECK(out == "hi");
+    }
+    SECTION("nonexistent: false, out untouched") {
+        CHECK_FALSE(read_private_file(dir.file("nope"), max, out));
+        CHECK(out == "untouched");
+    }
+    SECTION("bad modes are refused, not repaired") {
+        for (unsigned mode : {0666u, 0644u, 0640u, 0604u}) {
+            INFO(std::oct << mode);
+            const auto p = dir.write("s.json", "hi", mode);
+            const auto [code, msg] = failure_of([&] { read_private_file(p, max, out); });
+            CHECK(code == sw::exit_code::refused);
+            CHECK_THAT(msg, Contains("must not be group- or other-accessible"));
+            CHECK(out == "untouched");
+            CHECK(mode_of(p) == mode);
+        }
+    }
+    SECTION("owner-unreadable") {
+        for (unsigned mode : {0100u, 0200u, 0300u}) {
+            const auto p = dir.write("s.json", "hi", mode);
+            const auto [code, msg] = failure_of([&] { read_private_file(p, max, out); });
+            CHECK(code == sw::exit_code::refused);
+            CHECK_THAT(msg, Contains("owner-read bit must be set"));
+        }
+    }
+    SECTION("FIFO") {
+        const auto p = dir.file("fifo");
+        REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
+        const auto [code, msg] = failure_of([&] { read_private_file(p, max, out); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("not a regular file"));
+    }
+    SECTION("foreign owner") {
+        if (::geteuid() != 0) return;
+        const auto p = dir.write("s.json", "hi", 0600);
+        REQUIRE(::chown(p.c_str(), 65534, 65534) == 0);
+        const auto [code, msg] = failure_of([&] { read_private_file(p, max, out); });
+        CHECK(code == sw::exit_code::refused);
+        CHECK_THAT(msg, Contains("has incorrect owner id 65534"));
+    }
+}
+
+TEST_CASE("write_private_file_atomic replaces, stays private, leaves no temp", "[fs]") {
+    sw::test::temp_dir dir;
+    const auto p = dir.file("state.json");
+    const mode_t old_umask = ::umask(0);  // even a permissive umask gives 0600
+    write_private_file_atomic(p, "one");
+    ::umask(old_umask);
+    CHECK(mode_of(p) == 0600);
+    // Replacing a loose existing file gives a private one.
+    ::chmod(p.c_str(), 0644);
+    write_private_file_atomic(p, "two");
+    CHECK(dir.read("state.json") == "two");
+    CHECK(mode_of(p) == 0600);
+    // A stale temp file from a crash is replaced.
+    dir.write("state.json.tmp", "stale", 0644);
+    write_private_file_atomic(p, "three");
+    CHECK(dir.read("state.json") == "three");
+    int entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path()))
+        ++entries;
+    CHECK(entries == 1);
+}
+
+TEST_CASE("write_private_file_atomic: a failed rename keeps the old file and removes the temp",
+          "[fs]") {
+    sw::test::temp_dir dir;
+    // The target is a non-empty directory: rename fails.
+    const auto target = dir.file("target");
+    dir.write("target/inside", "x", 0600);
+    CHECK_THROWS_AS(write_private_file_atomic(target, "new"), std::system_error);
+    CHECK_FALSE(std::filesystem::exists(target + ".tmp"));
+    CHECK(dir.read("target/inside") == "x");
+    // A missing directory: the error names the path.
+    try {
+        write_private_file_atomic(dir.file("no/such/dir/f"), "x");
+        FAIL("no error");
+    } catch (const std::system_error& e) {
+        CHECK_THAT(e.what(), Contains("no/such/dir/f"));
+    }
+}
+
+TEST_CASE("move_aside and make_parent_dirs", "[fs]") {
+    sw::test::temp_dir dir;
+    const auto p = dir.write("state.json", "garbage", 0600);
+    const auto first = move_aside(p);
+    CHECK_THAT(first, StartsWith(p + ".bad-"));
+    CHECK_FALSE(std::filesystem::exists(p));
+    CHECK(std::filesystem::exists(first));
+    dir.write("state.json", "more garbage", 0600);
+    const auto second = move_aside(p);
+    CHECK(second != first);
+    CHECK(std::filesystem::exists(second));
+
+    const auto deep = dir.file("a/b/c/state.json");
+    const mode_t old_umask = ::umask(022);
+    make_parent_dirs(deep);
+    ::umask(old_umask);
+    CHECK(std::filesystem::is_directory(dir.file("a/b/c")));
+    CHECK((mode_of(dir.file("a/b")) & 0777) == 0755);
+    make_parent_dirs(deep);  // idempotent
+    dir.write("file", "x", 0600);
+    CHECK_THROWS_AS(make_parent_dirs(dir.file("file/sub/x")), std::system_error);
+}
