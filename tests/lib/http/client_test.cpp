@@ -456,6 +456,17 @@ TEST_CASE("client: http through HTTP_PROXY sends the absolute URL", "[http][clie
     CHECK(seen[0].header("Host") == "origin.invalid:8080");
     CHECK(seen[0].header("Proxy-Authorization").empty());
 
+    SECTION("default ports are left out; proxy credentials are sent") {
+        const std::string with_auth = "http://u:p@127.0.0.1:" + std::to_string(proxy.port());
+        env.set("http_proxy", with_auth.c_str());
+        env.set("HTTP_PROXY", nullptr);
+        CHECK(d.get("http://Origin.Invalid/").body == "from proxy");
+        seen = rec.all();
+        REQUIRE(seen.size() == 2);
+        CHECK(seen[1].target == "http://origin.invalid/");
+        CHECK(seen[1].header("Host") == "origin.invalid");
+        CHECK(seen[1].header("Proxy-Authorization") == "Basic dTpw");  // u:p
+    }
     SECTION("NO_PROXY match goes direct") {
         http_server direct(echo);
         env.set("NO_PROXY", "127.0.0.1");
