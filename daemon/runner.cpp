@@ -124,7 +124,9 @@ struct runner::impl {
         o.dynamic = cfg.provider_type == "aws" || cfg.provider_type == "google" ||
                     cfg.provider_type == "azure" || cfg.provider_type == "aws-provisioner";
         o.registers = provider_registers(cfg.provider_type);
-        o.can_register_again = o.dynamic && o.registers;
+        // Every provider that registers can prove its identity again (the static one with its
+        // static secret), so expired cached credentials lead to a fresh registration.
+        o.can_register_again = o.registers;
         o.get_secrets = cfg.get_secrets;
         o.cache = !cfg.cache_over_restarts.empty();
         o.has_process = cfg.worker_implementation != "dummy";
@@ -166,6 +168,9 @@ struct runner::impl {
         log::info("Starting start-worker with provider {} and worker {}", cfg.provider_type,
                   cfg.worker_implementation);
         for (const auto& k : cfg.unknown_keys) log::warn("Ignoring unknown config key {}", k);
+        if (cfg.logging_implementation != "stdio")
+            log::warn("Unrecognized logging implementation {} (falling back to stdio)",
+                      cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(pctx);
         try {
@@ -312,7 +317,10 @@ struct runner::impl {
         remember_secrets();
         if (!loaded->autologin_user.empty()) autologin_user = loaded->autologin_user;
         log::info("Loaded state from {} (phase {})", store->path(), to_string(loaded->ph));
-        if (loaded->ph == state::phase::rebooting) check_reboot_happened();
+        if (loaded->ph == state::phase::rebooting) {
+            check_reboot_happened();
+            if (autologin_user && !opts.once) spawn(verify_autologin(*autologin_user));
+        }
         event ev;
         ev.type = event_type::state_loaded;
         ev.loaded_phase = loaded->ph;
@@ -333,6 +341,23 @@ struct runner::impl {
         } else {
             log::info("Resuming after the reboot requested at {}", format_rfc3339_ms(written));
         }
+    }
+
+    /// After a reboot with autologin configured, the user's session must appear in time.
+    awaitable<void> verify_autologin(std::string user) {
+        asio::steady_timer t(io);
+        for (int i = 0; i < 24 && !finished; ++i) {
+            if (platform::user_session_present(user)) {
+                log::info("Autologin: {} has a session", user);
+                co_return;
+            }
+            t.expires_after(5s);
+            boost::system::error_code ec;
+            co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        if (finished) co_return;
+        log::error("Autologin: no session for {} appeared within 2 minutes of the reboot", user);
+        co_await report_error("autologin: no session for " + user + " after the reboot");
     }
 
     void check_results() {
