@@ -224,6 +224,11 @@ std::string certificate_signature_string(std::string_view temp_client_id, std::s
     return s;
 }
 
+std::string certificate_signature(std::string_view issuer_access_token,
+                                  std::string_view signature_string) {
+    return base64_encode(hmac_sha256(issuer_access_token, signature_string));
+}
+
 credentials create_temporary_credentials(const temp_creds_request& r) {
     constexpr std::int64_t max_ms = 31LL * 24 * 3600 * 1000;
     if (r.issuer_client_id.empty() || r.issuer_access_token.empty())
@@ -242,7 +247,7 @@ credentials create_temporary_credentials(const temp_creds_request& r) {
     const std::string issuer = r.name.empty() ? std::string() : r.issuer_client_id;
     const std::string sig_text =
         certificate_signature_string(r.name, issuer, seed, r.start_ms, r.expiry_ms, r.scopes);
-    const std::string signature = base64_encode(hmac_sha256(r.issuer_access_token, sig_text));
+    const std::string signature = certificate_signature(r.issuer_access_token, sig_text);
 
     // Key order of the Go client: version, scopes, start, expiry, seed, signature, issuer.
     boost::json::object cert;

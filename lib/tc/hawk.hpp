@@ -63,6 +63,10 @@ std::string certificate_signature_string(std::string_view temp_client_id, std::s
                                          std::int64_t expiry_ms,
                                          const std::vector<std::string>& scopes);
 
+/// base64(HMAC-SHA256(issuer access token, signature string)): the certificate's signature.
+std::string certificate_signature(std::string_view issuer_access_token,
+                                  std::string_view signature_string);
+
 /// A slugid-like 22-character random identifier ([A-Za-z0-9_-]).
 std::string make_slugid();
 
