@@ -242,7 +242,8 @@ struct tc_standin::impl {
 
     void load_config(const json::object& cfg);
     http_response handle(const http_request& req);
-    http_response route(const http_request& req, json::object& record, time_point now);
+    http_response route(const http_request& req, json::object& record, json::object& params,
+                        time_point now);
     std::optional<hawk_auth_result> authenticate(const http_request& req, time_point now,
                                                  const std::vector<std::string>& need,
                                                  json::object& record);
@@ -519,7 +520,7 @@ json::object tc_standin::impl::issue(const std::string& provider_id, const std::
 }
 
 http_response tc_standin::impl::route(const http_request& req, json::object& record,
-                                      time_point now) {
+                                      json::object& params, time_point now) {
     // Bodies are read only with Content-Type: application/json, as lib-api does.
     json::object body;
     std::string ctype = req.header("Content-Type");
@@ -535,11 +536,6 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
     record["body"] = redact(body);
 
     const auto seg = split_path(req.path);
-    json::object params;
-    auto done = [&](http_response r) {
-        record["params"] = params;
-        return r;
-    };
     auto is = [&](std::initializer_list<const char*> prefix) {
         if (seg.size() < prefix.size()) return false;
         std::size_t i = 0;
@@ -550,7 +546,7 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
 
     if ((is({"api", "worker-manager", "v1", "ping"}) || is({"api", "secrets", "v1", "ping"})) &&
         seg.size() == 4)
-        return done(json_response(200, json::object{{"alive", true}, {"uptime", 1}}));
+        return json_response(200, json::object{{"alive", true}, {"uptime", 1}});
 
     if (is({"api", "worker-manager", "v1", "worker", "register"}) && seg.size() == 5 &&
         req.method == "POST") {
@@ -606,7 +602,7 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
         auto out = issue(pid, wp, wg, wid, now, secret);
         workers[key] = worker_rec{pid, secret, true};
         out["workerConfig"] = pool->second.worker_config;
-        return done(json_response(200, out));
+        return json_response(200, out);
     }
 
     if (is({"api", "worker-manager", "v1", "worker", "reregister"}) && seg.size() == 5 &&
@@ -626,7 +622,7 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
         std::string fresh;
         auto out = issue(it->second.provider_id, wp, wg, wid, now, fresh);
         it->second.secret = fresh;  // single use: the old secret is burnt
-        return done(json_response(200, out));
+        return json_response(200, out);
     }
 
     if (is({"api", "worker-manager", "v1", "worker-pool-errors"}) && seg.size() >= 5 &&
@@ -661,7 +657,7 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
         out["description"] = description;
         out["extra"] = extra;
         reports.push_back(out);
-        return done(json_response(200, out));
+        return json_response(200, out);
     }
 
     if (is({"api", "worker-manager", "v1", "workers"}) && seg.size() >= 7) {
@@ -681,14 +677,14 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
                     a = {true, "worker is not running"};
                 if (const auto it = should_terminate.find(key); it != should_terminate.end())
                     a = it->second;
-                return done(json_response(
-                    200, json::object{{"terminate", a.terminate}, {"reason", a.reason}}));
+                return json_response(
+                    200, json::object{{"terminate", a.terminate}, {"reason", a.reason}});
             }
             authenticate(req, now, {"worker-manager:remove-worker:" + key}, record);
             auto it = workers.find(key);
             if (it == workers.end()) throw api_failure{404, "ResourceNotFound", "Worker not found"};
             it->second.running = false;
-            return done(json_response(200, json::object{}));
+            return json_response(200, json::object{});
         }
     }
 
@@ -701,10 +697,10 @@ http_response tc_standin::impl::route(const http_request& req, json::object& rec
         json::object out;
         out["secret"] = it->second;
         out["expires"] = format_rfc3339_ms(now + std::chrono::hours(24 * 365));
-        return done(json_response(200, out));
+        return json_response(200, out);
     }
 
-    return done(error_response({404, "ResourceNotFound", "No such endpoint"}, req, now));
+    return error_response({404, "ResourceNotFound", "No such endpoint"}, req, now);
 }
 
 http_response tc_standin::impl::handle(const http_request& req) {
@@ -751,11 +747,13 @@ http_response tc_standin::impl::handle(const http_request& req) {
     if (before && (before->status != 0 || before->stall || before->reset)) {
         resp = apply(*before, {});
     } else {
+        json::object params;
         try {
-            resp = route(req, record, now);
+            resp = route(req, record, params, now);
         } catch (const api_failure& f) {
             resp = error_response(f, req, now);
         }
+        record["params"] = std::move(params);
         if (before) resp.delay = std::chrono::milliseconds(before->delay_ms);
         if (const auto after = pick_fault(true)) resp = apply(*after, std::move(resp));
     }
