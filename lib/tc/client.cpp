@@ -225,6 +225,10 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             req.headers.emplace_back("Authorization", hawk_header(h));
         }
 
+        // The HTTP client re-sends a request once when a kept-alive connection fails before any
+        // answer byte; for a single-use request that could deliver it twice (and burn the secret
+        // unseen), so those always go out on a fresh connection.
+        if (spec.single_use) http.close_idle();
         std::optional<http::response> resp;
         std::optional<http::failure_kind> net_kind;
         std::string net_message;
