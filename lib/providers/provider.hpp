@@ -1,6 +1,9 @@
 #pragma once
 // Providers: where the worker's identity comes from (reference section 4). Each is an async
 // component behind this small interface; the lifecycle shell drives them.
+#include "lib/common/clock.hpp"
+#include "state/run_state.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -11,9 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "lib/common/clock.hpp"
-#include "state/run_state.hpp"
 
 namespace sw::http {
 class client;
@@ -38,7 +38,7 @@ struct context {
 };
 
 class provider {
-public:
+  public:
     virtual ~provider() = default;
 
     /// "standalone", "static", "aws", ...
@@ -55,7 +55,7 @@ public:
         const run_state& state) = 0;
 
     /// Resuming from persisted state: re-checks what must be re-checked (nothing for most).
-    virtual boost::asio::awaitable<void> use_cached_run(run_state& state) { co_return; }
+    virtual boost::asio::awaitable<void> use_cached_run(run_state& /*state*/) { co_return; }
 
     /// Cloud-provisioned: removeWorker (and a host shutdown) when the worker is done.
     virtual bool dynamic() const = 0;
@@ -79,6 +79,10 @@ public:
     /// scheduled events). Default: nothing.
     virtual boost::asio::awaitable<void> acknowledge(const termination_notice&) { co_return; }
 };
+
+/// Reads AWS_EC2_METADATA_SERVICE_ENDPOINT, GCE_METADATA_HOST and AZURE_IMDS_ENDPOINT
+/// (CONTRACT.md) into `ctx`; unset or empty variables leave the defaults.
+void apply_environment(context& ctx);
 
 /// Creates the provider named by `cfg.provider`'s providerType. Throws sw::failure(config).
 std::unique_ptr<provider> make_provider(const config::runner_config& cfg, context& ctx);
