@@ -20,6 +20,7 @@ struct http_request {
     std::string query;   ///< after '?', raw
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    std::uint64_t connection_id = 0;  ///< 1 for the server's first connection, 2 for the next...
     std::string header(std::string_view name) const;  ///< case-insensitive, "" if absent
 };
 

@@ -1,0 +1,390 @@
+// The HTTP/1.1 client: one attempt per send(), over plain TCP, TLS, a CONNECT tunnel or an
+// absolute-form HTTP proxy, with a deadline per attempt and one idle keep-alive connection per
+// (scheme, host, port, proxy). The client is meant for one executor that is not run from several
+// threads at once (a strand or a single-threaded io_context): the idle pool is not locked.
+#include "lib/http/client.hpp"
+
+#include "lib/http/proxy.hpp"
+#include "version.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <strings.h>
+#include <vector>
+
+namespace sw::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+
+bool is_ip_literal(const std::string& host) {
+    error_code ec;
+    net::ip::make_address(host, ec);
+    return !ec;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string default_port_suffix(const url& u) {
+    const bool is_default =
+        (u.scheme == "https" && u.port == 443) || (u.scheme == "http" && u.port == 80);
+    return is_default ? "" : ":" + std::to_string(u.port);
+}
+
+std::string host_header(const url& u) {
+    const bool v6 = u.host.find(':') != std::string::npos;
+    return (v6 ? "[" + u.host + "]" : u.host) + default_port_suffix(u);
+}
+
+std::string ms(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+
+bool is_tls_verify_error(const error_code& ec) {
+    if (ec.category() != net::error::get_ssl_category()) return false;
+    return ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+           SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+// Errors after the connection is up.
+failure_kind classify(const error_code& ec) {
+    if (ec == beast::error::timeout) return failure_kind::timeout;
+    if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit ||
+        ec == bhttp::error::buffer_overflow) {
+        return failure_kind::protocol;
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return failure_kind::protocol;
+    }
+    if (ec.category() == net::error::get_ssl_category() && ec != ssl::error::stream_truncated) {
+        return failure_kind::tls;
+    }
+    return failure_kind::io;
+}
+
+}  // namespace
+
+struct connection {
+    explicit connection(const net::any_io_executor& ex) : tcp(ex) {}
+    beast::tcp_stream tcp;
+    std::unique_ptr<ssl::stream<beast::tcp_stream&>> tls;
+    beast::flat_buffer buffer;
+};
+
+struct client::impl {
+    net::any_io_executor ex;
+    std::unique_ptr<ssl::context> tls_ctx;
+    std::map<std::string, std::unique_ptr<connection>> idle;
+
+    ssl::context& tls_context(const std::string& shown_url) {
+        if (tls_ctx) return *tls_ctx;
+        auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
+        ctx->set_verify_mode(ssl::verify_peer);
+        error_code ec;
+        ctx->set_default_verify_paths(ec);
+        if (const char* file = std::getenv("SSL_CERT_FILE"); file && *file) {
+            ctx->load_verify_file(file, ec);
+            if (ec) {
+                throw error(failure_kind::tls, shown_url + ": cannot load SSL_CERT_FILE " + file +
+                                                   ": " + ec.message());
+            }
+        }
+        if (const char* dir = std::getenv("SSL_CERT_DIR"); dir && *dir) {
+            ctx->add_verify_path(dir, ec);
+            if (ec) {
+                throw error(failure_kind::tls,
+                            shown_url + ": cannot use SSL_CERT_DIR " + dir + ": " + ec.message());
+            }
+        }
+        tls_ctx = std::move(ctx);
+        return *tls_ctx;
+    }
+
+    // Resolves `host` within `deadline`; IP literals need no lookup.
+    net::awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint16_t port,
+                                                       clock_type::time_point deadline,
+                                                       const std::string& shown_url,
+                                                       std::chrono::milliseconds limit) {
+        error_code ec;
+        const auto ip = net::ip::make_address(host, ec);
+        if (!ec) co_return std::vector<tcp::endpoint>{tcp::endpoint(ip, port)};
+        auto resolver = std::make_shared<tcp::resolver>(ex);
+        net::steady_timer timer(ex);
+        timer.expires_at(deadline);
+        auto timed_out = std::make_shared<bool>(false);
+        timer.async_wait([resolver, timed_out](const error_code& e) {
+            if (e) return;
+            *timed_out = true;
+            resolver->cancel();
+        });
+        auto [rec, results] =
+            co_await resolver->async_resolve(host, std::to_string(port), tuple_awaitable);
+        timer.cancel();
+        if (*timed_out) {
+            throw error(failure_kind::connect,
+                        shown_url + ": resolving " + host + " timed out after " + ms(limit));
+        }
+        if (rec) {
+            throw error(failure_kind::connect,
+                        shown_url + ": cannot resolve " + host + ": " + rec.message());
+        }
+        std::vector<tcp::endpoint> endpoints;
+        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+        co_return endpoints;
+    }
+
+    // A new connection to the origin (or through the proxy), TLS included.
+    net::awaitable<std::unique_ptr<connection>> open(const url& u, const std::optional<proxy>& px,
+                                                     const options& opts,
+                                                     clock_type::time_point deadline,
+                                                     const std::string& shown_url) {
+        const auto connect_deadline = std::min(deadline, clock_type::now() + opts.connect_timeout);
+        const auto connect_limit = std::min(opts.connect_timeout, opts.timeout);
+        const std::string& host = px ? px->host : u.host;
+        const std::uint16_t port = px ? px->port : u.port;
+        const std::string via = px ? " via proxy " + host_port(px->host, px->port) : "";
+
+        auto conn = std::make_unique<connection>(ex);
+        const auto endpoints =
+            co_await resolve(host, port, connect_deadline, shown_url, connect_limit);
+        conn->tcp.expires_at(connect_deadline);
+        auto [cec, ep] = co_await conn->tcp.async_connect(endpoints, tuple_awaitable);
+        (void)ep;
+        if (cec == beast::error::timeout) {
+            throw error(failure_kind::connect,
+                        shown_url + ": connect timed out after " + ms(connect_limit) + via);
+        }
+        if (cec) {
+            throw error(failure_kind::connect,
+                        shown_url + ": cannot connect" + via + ": " + cec.message());
+        }
+        conn->tcp.socket().set_option(tcp::no_delay(true));
+        conn->tcp.expires_at(deadline);
+
+        if (u.scheme != "https") co_return conn;
+        if (px) co_await tunnel(*conn, u, *px, shown_url);
+
+        auto& ctx = tls_context(shown_url);
+        conn->tls = std::make_unique<ssl::stream<beast::tcp_stream&>>(conn->tcp, ctx);
+        SSL* native = conn->tls->native_handle();
+        const bool ip_host = is_ip_literal(u.host);
+        if (!ip_host) SSL_set_tlsext_host_name(native, u.host.c_str());
+        conn->tls->set_verify_mode(ssl::verify_peer);
+        // ssl::host_name_verification decides; on a mismatch record why, so that the error
+        // message can say so.
+        conn->tls->set_verify_callback([check = ssl::host_name_verification(u.host), ip_host](
+                                           bool preverified, ssl::verify_context& vctx) mutable {
+            const bool ok = check(preverified, vctx);
+            if (preverified && !ok) {
+                X509_STORE_CTX_set_error(vctx.native_handle(), ip_host
+                                                                   ? X509_V_ERR_IP_ADDRESS_MISMATCH
+                                                                   : X509_V_ERR_HOSTNAME_MISMATCH);
+            }
+            return ok;
+        });
+        auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, tuple_awaitable);
+        if (hec) {
+            if (hec == beast::error::timeout) {
+                throw error(failure_kind::timeout,
+                            shown_url + ": TLS handshake timed out after " + ms(opts.timeout));
+            }
+            if (is_tls_verify_error(hec)) {
+                const long result = SSL_get_verify_result(native);
+                const std::string reason =
+                    result != X509_V_OK ? X509_verify_cert_error_string(result) : hec.message();
+                throw error(failure_kind::tls_verify,
+                            shown_url + ": TLS certificate verification failed: " + reason);
+            }
+            throw error(failure_kind::tls, shown_url + ": TLS handshake failed: " + hec.message());
+        }
+        co_return conn;
+    }
+
+    // Asks the proxy for a tunnel to the origin (CONNECT host:port).
+    net::awaitable<void> tunnel(connection& conn, const url& u, const proxy& px,
+                                const std::string& shown_url) {
+        const std::string authority = host_port(u.host, u.port);
+        bhttp::request<bhttp::empty_body> req(bhttp::verb::connect, authority, 11);
+        req.set(bhttp::field::host, authority);
+        req.set(bhttp::field::user_agent, std::string("start-worker/") + sw::version);
+        if (!px.authorization.empty()) req.set(bhttp::field::proxy_authorization, px.authorization);
+        const std::string via = " via proxy " + host_port(px.host, px.port);
+        auto [wec, wn] = co_await bhttp::async_write(conn.tcp, req, tuple_awaitable);
+        (void)wn;
+        if (!wec) {
+            bhttp::response_parser<bhttp::empty_body> parser;
+            parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel follows
+            auto [rec, rn] =
+                co_await bhttp::async_read_header(conn.tcp, conn.buffer, parser, tuple_awaitable);
+            (void)rn;
+            if (!rec) {
+                const unsigned status = parser.get().result_int();
+                if (status / 100 != 2) {
+                    throw error(failure_kind::connect,
+                                shown_url + ": proxy " + host_port(px.host, px.port) +
+                                    " refused CONNECT with status " + std::to_string(status));
+                }
+                co_return;
+            }
+            wec = rec;
+        }
+        if (wec == beast::error::timeout) {
+            throw error(failure_kind::timeout, shown_url + ": proxy CONNECT timed out" + via);
+        }
+        throw error(failure_kind::connect,
+                    shown_url + ": proxy CONNECT failed" + via + ": " + wec.message());
+    }
+
+    template <class Stream>
+    net::awaitable<std::pair<error_code, bool>> exchange(
+        Stream& stream, connection& conn, bhttp::request<bhttp::string_body>& req,
+        bhttp::response_parser<bhttp::string_body>& parser) {
+        auto [wec, wn] = co_await bhttp::async_write(stream, req, tuple_awaitable);
+        (void)wn;
+        if (wec) co_return std::pair{wec, false};
+        auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, tuple_awaitable);
+        (void)rn;
+        co_return std::pair{rec, parser.got_some()};
+    }
+};
+
+client::client(boost::asio::any_io_executor ex) : impl_(std::make_unique<impl>()) {
+    impl_->ex = std::move(ex);
+}
+
+client::~client() = default;
+
+void client::close_idle() {
+    impl_->idle.clear();
+}
+
+boost::asio::awaitable<response> client::send(request req, options opts) {
+    const url u = parse_url(req.url);
+    const std::string& shown_url = req.url;
+    std::optional<proxy> px;
+    if (opts.use_proxy) {
+        try {
+            px = proxy_from_environment(u);
+        } catch (const std::invalid_argument& e) {
+            throw error(failure_kind::connect, shown_url + ": " + e.what());
+        }
+    }
+    const std::string key =
+        u.scheme + "://" + host_port(u.host, u.port) +
+        (px ? " proxy " + host_port(px->host, px->port) + " " + px->authorization : "");
+
+    bhttp::request<bhttp::string_body> out;
+    out.method_string(req.method);
+    out.version(11);
+    // Through a plain HTTP proxy the request-target is the absolute URL.
+    out.target(px && u.scheme == "http" ? "http://" + host_header(u) + u.target : u.target);
+    out.set(bhttp::field::host, host_header(u));
+    bool has_agent = false;
+    for (const auto& [name, value] : req.headers) {
+        if (iequals(name, "Host") || iequals(name, "Content-Length") ||
+            iequals(name, "Transfer-Encoding")) {
+            continue;
+        }
+        if (iequals(name, "User-Agent")) has_agent = true;
+        out.insert(name, value);
+    }
+    if (!has_agent) out.set(bhttp::field::user_agent, std::string("start-worker/") + sw::version);
+    if (px && u.scheme == "http" && !px->authorization.empty()) {
+        out.set(bhttp::field::proxy_authorization, px->authorization);
+    }
+    out.body() = std::move(req.body);
+    out.prepare_payload();
+
+    const auto deadline = clock_type::now() + opts.timeout;
+    std::unique_ptr<connection> conn;
+    bool reused = false;
+    if (auto it = impl_->idle.find(key); it != impl_->idle.end()) {
+        conn = std::move(it->second);
+        impl_->idle.erase(it);
+        reused = true;
+    }
+    for (;;) {
+        if (!conn) conn = co_await impl_->open(u, px, opts, deadline, shown_url);
+        conn->tcp.expires_at(deadline);
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(opts.max_body);
+        parser.header_limit(64 * 1024);
+        if (iequals(req.method, "HEAD")) parser.skip(true);
+        auto [ec, got_some] = conn->tls ? co_await impl_->exchange(*conn->tls, *conn, out, parser)
+                                        : co_await impl_->exchange(conn->tcp, *conn, out, parser);
+        if (ec) {
+            conn.reset();
+            const failure_kind kind = classify(ec);
+            // A kept-alive connection the server had already closed: try once on a fresh one.
+            if (reused && !got_some && kind != failure_kind::timeout) {
+                reused = false;
+                continue;
+            }
+            if (kind == failure_kind::timeout) {
+                throw error(kind, shown_url + ": timed out after " + ms(opts.timeout));
+            }
+            if (ec == bhttp::error::body_limit) {
+                throw error(kind, shown_url + ": response body exceeds " +
+                                      std::to_string(opts.max_body) + " bytes");
+            }
+            const char* what = kind == failure_kind::protocol ? ": malformed HTTP response: "
+                               : got_some                     ? ": response cut short: "
+                                                              : ": no response: ";
+            throw error(kind, shown_url + what + ec.message());
+        }
+        auto res = parser.release();
+        response result;
+        result.status = res.result_int();
+        for (const auto& field : res) {
+            result.headers.emplace_back(std::string(field.name_string()),
+                                        std::string(field.value()));
+        }
+        result.body = std::move(res.body());
+        if (res.keep_alive() && out.keep_alive()) {
+            conn->tcp.expires_never();
+            impl_->idle[key] = std::move(conn);
+        }
+        co_return result;
+    }
+}
+
+}  // namespace sw::http
