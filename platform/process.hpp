@@ -18,7 +18,7 @@ struct spawn_options {
 };
 
 class child_process {
-public:
+  public:
     virtual ~child_process() = default;
 
     virtual int pid() const = 0;
@@ -43,14 +43,19 @@ public:
     virtual void kill() = 0;
 };
 
-/// Starts a process. Throws std::system_error with a message naming argv[0] when it cannot be
-/// started (not found, not executable).
+/// Starts a process. Throws std::system_error ("cannot start <argv0>: <reason>") when it cannot
+/// be started (not found, not executable). With pipes, it calls ignore_sigpipe() first.
 std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spawn_options& opts);
 
 /// Runs a command to completion (host shutdown/reboot commands). Returns the exit code, or -1
 /// with `error` set when it could not be started.
 boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
                                         const std::vector<std::string>& argv, std::string& error);
+
+/// Sets SIGPIPE to SIG_IGN for the whole process (idempotent), so that writing to a worker
+/// that has exited gives EPIPE (write_all -> false) instead of killing the daemon. Children get
+/// SIGPIPE back at its default disposition. The daemon calls this once at start-up.
+void ignore_sigpipe();
 
 /// The absolute path of `name` on PATH, or "" (names with a '/' are returned as they are).
 std::string find_on_path(const std::string& name);

@@ -1,24 +1,26 @@
 #pragma once
 // Small OS facts and actions.
+#include "lib/common/clock.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "lib/common/clock.hpp"
+#include <system_error>
 
 namespace sw::platform {
 
 /// When the system booted (Linux: /proc/stat btime), if known.
 std::optional<time_point> system_boot_time();
 
-/// Best effort: protect this process (and children) from the OOM killer (oom_score_adj -1000).
-void disable_oom_killer(int pid);
+/// Best effort: protect process `pid` from the OOM killer (Linux: "-1000" into
+/// /proc/<pid>/oom_score_adj). Returns the error, which the caller only logs (as the Go runner).
+std::error_code disable_oom_killer(int pid);
 
 /// systemd's notify protocol, reimplemented (no libsystemd): a datagram to $NOTIFY_SOCKET.
 /// Every call is a no-op when NOTIFY_SOCKET is unset.
 class service_notifier {
-public:
+  public:
     service_notifier();  ///< reads NOTIFY_SOCKET and WATCHDOG_USEC once
     bool enabled() const { return !socket_path_.empty(); }
     void ready();
@@ -30,7 +32,7 @@ public:
     /// Sends an arbitrary "KEY=VALUE\n..." message; returns false on failure.
     bool notify(std::string_view message);
 
-private:
+  private:
     std::string socket_path_;
     std::optional<std::chrono::microseconds> watchdog_;
 };

@@ -54,6 +54,9 @@ boost::json::object run_state_to_json(const run_state& s) {
     o["ProviderMetadata"] = s.provider_metadata;
     o["WorkerConfig"] = s.worker_config.is_null() ? boost::json::value(boost::json::object{})
                                                   : s.worker_config;
+    o["RemoteWorkerConfig"] = s.remote_config.is_null()
+                                  ? boost::json::value(boost::json::object{})
+                                  : s.remote_config;
     boost::json::array files;
     for (const auto& f : s.files) files.push_back(worker_file_to_json(f));
     o["Files"] = std::move(files);
@@ -96,6 +99,10 @@ run_state run_state_from_json(const boost::json::value& v) {
     if (const auto* w = o->if_contains("WorkerConfig"); w && !w->is_null()) {
         if (!w->is_object()) throw std::invalid_argument("WorkerConfig: must be an object");
         s.worker_config = *w;
+    }
+    if (const auto* w = o->if_contains("RemoteWorkerConfig"); w && !w->is_null()) {
+        if (!w->is_object()) throw std::invalid_argument("RemoteWorkerConfig: must be an object");
+        s.remote_config = *w;
     }
     if (const auto* f = o->if_contains("Files"); f && !f->is_null()) {
         if (!f->is_array()) throw std::invalid_argument("Files: must be an array");

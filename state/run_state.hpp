@@ -54,6 +54,10 @@ struct run_state {
     std::string provider_id;
     boost::json::object provider_metadata;
     boost::json::value worker_config = boost::json::object{};
+    /// The part of worker_config that came from worker-manager and the secrets service, kept
+    /// apart so a resumed run can re-apply the runner config's workerConfig underneath it
+    /// without letting it override those values or duplicating its arrays (a Go runner bug).
+    boost::json::value remote_config = boost::json::object{};
     std::vector<worker_file> files;
     std::map<std::string, std::string> worker_location;
     /// When the cloud said the machine goes away (a termination notice), if it did.

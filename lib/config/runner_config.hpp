@@ -54,6 +54,9 @@ struct runner_config {
     host_config host;
     std::optional<autologin_config> autologin;
     std::optional<health_config> health;
+
+    /// Top-level keys the runner does not know (ignored, as the Go runner does; logged).
+    std::vector<std::string> unknown_keys;
 };
 
 /// Limits on what a config file may be.

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -181,6 +182,88 @@ std::string to_sorted_json(const value& v) {
 std::string to_sorted_json_indented(const value& v) {
     std::string out;
     write_sorted(v, out, 2, 0);
+    return out;
+}
+
+}  // namespace sw::json
+
+namespace sw::json {
+
+std::string camel_case(std::string_view impl) {
+    std::string out;
+    for (std::size_t i = 0; i < impl.size(); ++i) {
+        if (impl[i] == '-' && i + 1 < impl.size() && impl[i + 1] >= 'a' && impl[i + 1] <= 'z') {
+            out += static_cast<char>(impl[i + 1] - 'a' + 'A');
+            ++i;
+        } else {
+            out += impl[i];
+        }
+    }
+    return out;
+}
+
+namespace {
+std::vector<value> files_of(const value* f, std::string_view what) {
+    std::vector<value> out;
+    if (!f || f->is_null()) return out;
+    if (!f->is_array()) throw std::invalid_argument(std::string(what) + ": files must be a list");
+    for (const auto& item : f->get_array()) out.push_back(item);
+    return out;
+}
+}  // namespace
+
+config_and_files parse_provider_worker_config(const value& v, std::string_view implementation) {
+    config_and_files out;
+    if (v.is_null()) return out;
+    const auto* obj = v.if_object();
+    if (!obj)
+        throw std::invalid_argument(
+            "while parsing workerConfig from worker-manager: not a JSON object");
+    const std::string key = camel_case(implementation);
+    if (obj->size() == 1 && obj->contains(key)) {
+        const auto& inner = obj->at(key);
+        const auto* io = inner.if_object();
+        if (!io)
+            throw std::invalid_argument("while parsing workerConfig from worker-manager: " + key +
+                                        " is not a JSON object");
+        if (const auto* c = io->if_contains("config"); c && !c->is_null()) {
+            if (!c->is_object())
+                throw std::invalid_argument(
+                    "while parsing workerConfig from worker-manager: config is not an object");
+            out.config = *c;
+        }
+        out.files = files_of(io->if_contains("files"),
+                             "while parsing workerConfig from worker-manager");
+        return out;
+    }
+    out.config = v;
+    return out;
+}
+
+config_and_files parse_secret_value(const value& v, bool& legacy) {
+    const auto* obj = v.if_object();
+    if (!obj) throw std::invalid_argument("secret value is not a JSON object");
+    const value* cfg = nullptr;
+    const value* files = nullptr;
+    bool strict = !obj->empty();
+    for (const auto& kv : *obj) {
+        std::string k(kv.key());
+        for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (k == "config" && (kv.value().is_object() || kv.value().is_null()))
+            cfg = &kv.value();
+        else if (k == "files" && (kv.value().is_array() || kv.value().is_null()))
+            files = &kv.value();
+        else
+            strict = false;
+    }
+    config_and_files out;
+    legacy = !strict;
+    if (legacy) {
+        out.config = v;
+        return out;
+    }
+    if (cfg && !cfg->is_null()) out.config = *cfg;
+    out.files = files_of(files, "secret");
     return out;
 }
 

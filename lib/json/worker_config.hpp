@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sw::json {
 
@@ -30,5 +31,28 @@ std::string format_number(double d);
 std::string to_sorted_json(const value& v);
 /// Indented ("  ") JSON with keys sorted (Go's json.MarshalIndent).
 std::string to_sorted_json_indented(const value& v);
+
+}  // namespace sw::json
+
+namespace sw::json {
+
+/// Config and files as delivered by worker-manager or the secrets service.
+struct config_and_files {
+    value config = nullptr;  ///< null when absent
+    std::vector<value> files;
+};
+
+/// Worker-manager's workerConfig (reference 6.2): `{"<camelCaseImpl>": {config, files}}` when it
+/// is an object with exactly that one key, otherwise the whole object is flat config.
+/// Throws std::invalid_argument("while parsing workerConfig from worker-manager: ...").
+config_and_files parse_provider_worker_config(const value& v, std::string_view implementation);
+
+/// A secret's value (reference 7): strictly `{config, files}` (keys case-insensitive, nothing
+/// else), otherwise the whole object is legacy flat config; `legacy` says which. Throws
+/// std::invalid_argument("secret value is not a JSON object").
+config_and_files parse_secret_value(const value& v, bool& legacy);
+
+/// "generic-worker" -> "genericWorker"
+std::string camel_case(std::string_view implementation);
 
 }  // namespace sw::json

@@ -24,8 +24,10 @@ std::string encode(const message& m);
 bool decode_line(std::string_view line, message& out, std::string& why);
 
 /// Splits a byte stream into lines and classifies them. A line longer than `max_line` is not
-/// buffered: its first `max_line` bytes are passed to on_text (marked truncated) and the rest
-/// is skipped until the next newline, so memory stays bounded whatever the worker writes.
+/// buffered: its first bytes (at most 200) are passed to on_text marked "... (truncated)", the
+/// rest is skipped until the next newline and its size passed to on_oversize, so memory stays
+/// bounded whatever the worker writes. Blank lines are passed to on_text as "" (as the Go
+/// runner logs them).
 class line_decoder {
 public:
     struct handlers {

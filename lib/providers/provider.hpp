@@ -1,9 +1,6 @@
 #pragma once
 // Providers: where the worker's identity comes from (reference section 4). Each is an async
 // component behind this small interface; the lifecycle shell drives them.
-#include "lib/common/clock.hpp"
-#include "state/run_state.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -14,6 +11,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "lib/common/clock.hpp"
+#include "state/run_state.hpp"
 
 namespace sw::http {
 class client;
@@ -38,7 +38,7 @@ struct context {
 };
 
 class provider {
-  public:
+public:
     virtual ~provider() = default;
 
     /// "standalone", "static", "aws", ...
@@ -80,8 +80,8 @@ class provider {
     virtual boost::asio::awaitable<void> acknowledge(const termination_notice&) { co_return; }
 };
 
-/// Reads AWS_EC2_METADATA_SERVICE_ENDPOINT, GCE_METADATA_HOST and AZURE_IMDS_ENDPOINT
-/// (CONTRACT.md) into `ctx`; unset or empty variables leave the defaults.
+/// Fills the metadata endpoints from AWS_EC2_METADATA_SERVICE_ENDPOINT, GCE_METADATA_HOST and
+/// AZURE_IMDS_ENDPOINT when they are set.
 void apply_environment(context& ctx);
 
 /// Creates the provider named by `cfg.provider`'s providerType. Throws sw::failure(config).

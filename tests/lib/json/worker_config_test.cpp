@@ -58,3 +58,55 @@ TEST_CASE("serialisation matches Go's encoding/json", "[worker_config]") {
     CHECK(sw::json::to_sorted_json_indented(j(R"({"b":[1,{}],"a":{}})")) ==
           "{\n  \"a\": {},\n  \"b\": [\n    1,\n    {}\n  ]\n}");
 }
+
+// reference 6.3, providerworkerconfig_test.go (implementation "test-worker")
+TEST_CASE("worker-manager workerConfig: both formats", "[worker_config]") {
+    using sw::json::parse_provider_worker_config;
+    auto r = parse_provider_worker_config(
+        j(R"({"testWorker":{"config":{"someValue":true},"files":[{"description":"my file"}]}})"),
+        "test-worker");
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"someValue":true})");
+    REQUIRE(r.files.size() == 1);
+    CHECK(r.files[0].at("description") == "my file");
+
+    r = parse_provider_worker_config(j(R"({"someValue":true})"), "test-worker");
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"someValue":true})");
+    CHECK(r.files.empty());
+
+    // two keys: flat, even though one is the implementation's name
+    r = parse_provider_worker_config(j(R"({"testWorker":{"config":{}},"x":1})"), "test-worker");
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"testWorker":{"config":{}},"x":1})");
+
+    r = parse_provider_worker_config(value(nullptr), "test-worker");
+    CHECK(r.config.is_null());
+    CHECK(r.files.empty());
+
+    CHECK_THROWS_WITH(parse_provider_worker_config(j(R"("I am a string")"), "test-worker"),
+                      Catch::Contains("while parsing workerConfig from worker-manager"));
+    CHECK(sw::json::camel_case("generic-worker") == "genericWorker");
+    CHECK(sw::json::camel_case("docker-worker") == "dockerWorker");
+}
+
+// reference 7 and secrets_test.go
+TEST_CASE("secret values: strict and legacy formats", "[worker_config]") {
+    bool legacy = false;
+    auto r = sw::json::parse_secret_value(j(R"({"config":{"from-secret":true}})"), legacy);
+    CHECK_FALSE(legacy);
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"from-secret":true})");
+
+    r = sw::json::parse_secret_value(
+        j(R"({"Config":{"a":1},"FILES":[{"path":"/x","content":"eA=="}]})"), legacy);
+    CHECK_FALSE(legacy);
+    CHECK(r.files.size() == 1);
+
+    r = sw::json::parse_secret_value(j(R"({"from-secret":true})"), legacy);
+    CHECK(legacy);
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"from-secret":true})");
+
+    r = sw::json::parse_secret_value(j(R"({"config":{"a":1},"other":2})"), legacy);
+    CHECK(legacy);
+    CHECK(sw::json::to_sorted_json(r.config) == R"({"config":{"a":1},"other":2})");
+
+    CHECK_THROWS_WITH(sw::json::parse_secret_value(j("[1]"), legacy),
+                      "secret value is not a JSON object");
+}

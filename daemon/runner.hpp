@@ -1,0 +1,33 @@
+#pragma once
+// The I/O shell around the lifecycle state machine (state/lifecycle.hpp): it turns the world's
+// happenings (results of calls, the worker's messages and exit, signals, timers) into events,
+// and performs the actions the machine returns, one at a time.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+
+#include "lib/config/runner_config.hpp"
+
+namespace sw::daemon {
+
+struct run_options {
+    bool once = false;
+};
+
+class runner {
+public:
+    runner(boost::asio::io_context& io, config::runner_config cfg, run_options opts);
+    ~runner();
+    runner(const runner&) = delete;
+    runner& operator=(const runner&) = delete;
+
+    /// Runs one lifecycle; returns the process exit code.
+    boost::asio::awaitable<int> run();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sw::daemon

@@ -1,0 +1,195 @@
+#include "lib/protocol/codec.hpp"
+
+#include "lib/json/worker_config.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+
+namespace sw::protocol {
+
+namespace {
+
+// Go's strings.TrimSpace for the ASCII white space a line can carry (CRLF, tabs, blanks).
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+/// How much of an over-long line is shown (the rest is only counted).
+constexpr std::size_t oversize_preview = 200;
+
+}  // namespace
+
+std::string encode(const message& m) {
+    boost::json::object o = m.properties;
+    o["type"] = m.type;
+    std::string out = "~";
+    out += sw::json::to_sorted_json(o);
+    out += '\n';
+    return out;
+}
+
+bool decode_line(std::string_view line, message& out, std::string& why) {
+    line = trim(line);
+    if (line.size() < 3 || line[0] != '~' || line[1] != '{' || line.back() != '}') {
+        why = "not a protocol message";
+        return false;
+    }
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(line.substr(1), ec);
+    if (ec) {
+        why = "invalid JSON: " + ec.message();
+        return false;
+    }
+    auto* obj = v.if_object();
+    if (!obj) {  // cannot happen for text in braces, but never trust it
+        why = "invalid JSON: not an object";
+        return false;
+    }
+    auto it = obj->find("type");
+    if (it == obj->end()) {
+        why = "Message has no 'type' property";
+        return false;
+    }
+    if (!it->value().is_string()) {
+        why = "Message 'type' property is not a string";
+        return false;
+    }
+    out.type = std::string(it->value().get_string());
+    obj->erase(it);
+    out.properties = std::move(*obj);
+    return true;
+}
+
+line_decoder::line_decoder(handlers h, std::size_t max_line)
+    : h_(std::move(h)), max_line_(std::max<std::size_t>(max_line, 1)) {}
+
+void line_decoder::feed(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto nl = bytes.find('\n');
+        const auto piece = nl == std::string_view::npos ? bytes : bytes.substr(0, nl);
+        if (skipping_) {
+            skipped_ += piece.size();
+        } else if (buf_.size() + piece.size() > max_line_) {
+            // Too long: show its beginning now, count the rest, keep nothing.
+            const std::size_t total = buf_.size() + piece.size();
+            const std::size_t shown = std::min({oversize_preview, max_line_, total});
+            std::string preview = buf_.substr(0, shown);
+            if (preview.size() < shown) preview.append(piece.substr(0, shown - preview.size()));
+            preview += "... (truncated)";
+            skipped_ = total - shown;
+            skipping_ = true;
+            std::string().swap(buf_);  // release the memory of the partial line
+            if (h_.on_text) h_.on_text(preview);
+        } else {
+            buf_.append(piece);
+        }
+        if (nl == std::string_view::npos) break;
+        if (skipping_) {
+            skipping_ = false;
+            const auto n = skipped_;
+            skipped_ = 0;
+            if (h_.on_oversize) h_.on_oversize(n);
+        } else {
+            std::string line;
+            line.swap(buf_);
+            emit_line(line);
+            // Reuse the allocation for the next line unless it was a big one.
+            if (line.capacity() <= 64 * 1024) {
+                line.clear();
+                buf_.swap(line);
+            }
+        }
+        bytes.remove_prefix(nl + 1);
+    }
+}
+
+void line_decoder::finish() {
+    if (skipping_) {
+        skipping_ = false;
+        const auto n = skipped_;
+        skipped_ = 0;
+        if (h_.on_oversize) h_.on_oversize(n);
+        return;
+    }
+    std::string rest;
+    rest.swap(buf_);
+    const auto text = trim(rest);
+    // A partial line is never treated as a message: the worker did not finish writing it.
+    if (!text.empty() && h_.on_text) h_.on_text(text);
+}
+
+void line_decoder::emit_line(std::string_view line) {
+    line = trim(line);
+    message m;
+    std::string why;
+    if (decode_line(line, m, why)) {
+        if (h_.on_message) h_.on_message(std::move(m));
+    } else if (h_.on_text) {
+        h_.on_text(line);
+    }
+}
+
+capabilities::capabilities(std::initializer_list<std::string_view> caps) {
+    for (auto c : caps) add(c);
+}
+
+void capabilities::add(std::string_view c) {
+    auto it = std::lower_bound(caps_.begin(), caps_.end(), c);
+    if (it == caps_.end() || *it != c) caps_.insert(it, std::string(c));
+}
+
+void capabilities::remove(std::string_view c) {
+    auto it = std::lower_bound(caps_.begin(), caps_.end(), c);
+    if (it != caps_.end() && *it == c) caps_.erase(it);
+}
+
+bool capabilities::has(std::string_view c) const {
+    return std::binary_search(caps_.begin(), caps_.end(), c);
+}
+
+capabilities capabilities::intersect(const capabilities& other) const {
+    capabilities out;
+    std::set_intersection(caps_.begin(), caps_.end(), other.caps_.begin(), other.caps_.end(),
+                          std::back_inserter(out.caps_));
+    return out;
+}
+
+message negotiation::welcome() const {
+    boost::json::array caps;
+    for (const auto& c : local_.list()) caps.emplace_back(c);
+    message m;
+    m.type = "welcome";
+    m.properties["capabilities"] = std::move(caps);
+    return m;
+}
+
+bool negotiation::on_hello(const message& hello) {
+    initialized_ = true;
+    remote_ = capabilities{};
+    const auto* v = hello.properties.if_contains("capabilities");
+    if (!v || !v->is_array()) return false;
+    capabilities got;
+    for (const auto& e : v->get_array()) {
+        if (!e.is_string()) return false;
+        got.add(e.get_string());
+    }
+    remote_ = std::move(got);
+    return true;
+}
+
+void negotiation::on_timeout() {
+    initialized_ = true;
+}
+
+bool negotiation::capable(std::string_view c) const {
+    return initialized_ && local_.has(c) && remote_.has(c);
+}
+
+}  // namespace sw::protocol

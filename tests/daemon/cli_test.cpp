@@ -1,0 +1,154 @@
+// The command line and config handling of the real binary (CONTRACT.md: CLI, exit codes).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "tests/support/proc.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace sw::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+proc_result sw_run(std::vector<std::string> args, const env_list& env = {}) {
+    args.insert(args.begin(), SW_BINARY);
+    return run_process(args, env, 60s);
+}
+
+const char* standalone_dummy = R"(
+provider:
+  providerType: standalone
+  rootURL: https://tc.example.com/
+  clientID: project/dummy
+  accessToken: sup3r-s3cret-t0ken
+  workerPoolID: proj/dummy
+  workerGroup: local
+  workerID: dummy-1
+worker:
+  implementation: dummy
+getSecrets: false
+)";
+
+}  // namespace
+
+TEST_CASE("--version and --short-version", "[cli]") {
+    auto r = sw_run({"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.rfind("start-worker ", 0) == 0);
+    auto s = sw_run({"--short-version"});
+    CHECK(s.exit_code == 0);
+    CHECK(r.out == "start-worker " + s.out);
+    CHECK(s.out.find('.') != std::string::npos);
+}
+
+TEST_CASE("--help documents providers, workers, keys and exit codes", "[cli]") {
+    for (const char* flag : {"--help", "-h"}) {
+        auto r = sw_run({flag});
+        CHECK(r.exit_code == 0);
+        for (const char* word :
+             {"standalone", "static", "aws", "google", "azure", "aws-provisioner",
+              "generic-worker", "docker-worker", "dummy", "workerPoolID", "staticSecret",
+              "configPath", "cacheOverRestarts", "getSecrets", "stopCheckInterval",
+              "gracefulStopTimeout", "killTimeout", "rebootExitCodes", "shutdownCommand",
+              "rebootCommand", "autologin", "health", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+              "NOTIFY_SOCKET", "--once", "--validate", "78"}) {
+            INFO(word);
+            CHECK(r.out.find(word) != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("bad command lines exit 64", "[cli]") {
+    CHECK(sw_run({}).exit_code == 64);
+    CHECK(sw_run({"--bogus"}).exit_code == 64);
+    CHECK(sw_run({"--once"}).exit_code == 64);
+    CHECK(sw_run({"a.yml", "b.yml"}).exit_code == 64);
+    CHECK(sw_run({"--version", "x"}).exit_code == 64);
+}
+
+TEST_CASE("a missing or invalid config exits 78 and names the problem", "[cli]") {
+    temp_dir d;
+    auto r = sw_run({d.file("nope.yml")});
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("nope.yml") != std::string::npos);
+
+    const auto bad = d.write("bad.yml", "provider:\n  providerType: standalone\nworker:\n"
+                                        "  implementation: generic-worker\n");
+    r = sw_run({"--validate", bad});
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("provider.rootURL") != std::string::npos);
+
+    const auto unknown = d.write("unknown.yml", "provider:\n  providerType: nimbus\n"
+                                                "worker:\n  implementation: dummy\n");
+    r = sw_run({unknown});
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("provider.providerType") != std::string::npos);
+
+    const auto notmap = d.write("notmap.yml", "- a\n- b\n");
+    CHECK(sw_run({notmap}).exit_code == 78);
+}
+
+TEST_CASE("--validate prints the normalized config with secrets redacted", "[cli]") {
+    temp_dir d;
+    const auto cfg = d.write("c.yml", standalone_dummy);
+    auto r = sw_run({"--validate", cfg});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("sup3r-s3cret-t0ken") == std::string::npos);
+    CHECK(r.err.find("sup3r-s3cret-t0ken") == std::string::npos);
+    CHECK(r.out.find("redacted") != std::string::npos);
+    CHECK(r.out.find("proj/dummy") != std::string::npos);
+}
+
+TEST_CASE("a group-readable config is tightened to 0600", "[cli]") {
+    temp_dir d;
+    const auto cfg = d.write("c.yml", standalone_dummy, 0644);
+    auto r = sw_run({"--validate", cfg});
+    CHECK(r.exit_code == 0);
+    struct stat sb{};
+    REQUIRE(::stat(cfg.c_str(), &sb) == 0);
+    CHECK((sb.st_mode & 0777) == 0600);
+    CHECK(r.err.find("insecure permissions") != std::string::npos);
+}
+
+TEST_CASE("a loose config owned by someone else is refused with 77", "[cli]") {
+    if (::geteuid() != 0) return;  // needs chown
+    temp_dir d;
+    const auto cfg = d.write("c.yml", standalone_dummy, 0644);
+    REQUIRE(::chown(cfg.c_str(), 65534, 65534) == 0);
+    ::chmod(d.path().c_str(), 0755);
+    auto r = sw_run({"--validate", cfg});
+    CHECK(r.exit_code == 77);
+    CHECK(r.err.find(cfg) != std::string::npos);
+}
+
+TEST_CASE("every example config validates", "[cli]") {
+    temp_dir d;
+    int n = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::string(SW_SOURCE_DIR) + "/units/examples")) {
+        const auto copy = d.file(e.path().filename().string());
+        std::filesystem::copy_file(e.path(), copy);
+        ::chmod(copy.c_str(), 0600);
+        auto r = sw_run({"--validate", copy});
+        INFO(e.path().string() << "\n" << r.err);
+        CHECK(r.exit_code == 0);
+        ++n;
+    }
+    CHECK(n >= 6);
+}
+
+TEST_CASE("standalone + dummy runs under --once and logs no secret", "[cli]") {
+    temp_dir d;
+    const auto cfg = d.write("c.yml", standalone_dummy);
+    auto r = sw_run({"--once", cfg});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.empty());  // nothing on stdout but version and help
+    CHECK(r.err.find("State information") != std::string::npos);
+    CHECK(r.err.find("dummy-1") != std::string::npos);
+    CHECK(r.err.find("sup3r-s3cret-t0ken") == std::string::npos);
+}

@@ -1,0 +1,201 @@
+#include "tests/support/proc.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace sw::test {
+
+namespace {
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const env_list& env) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+}
+
+int decode_status(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+}  // namespace
+
+proc_result run_process(const std::vector<std::string>& argv, const env_list& env,
+                        std::chrono::milliseconds timeout) {
+    int out_pipe[2], err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe failed");
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        ::dup2(out_pipe[1], 1);
+        ::dup2(err_pipe[1], 2);
+        int devnull = ::open("/dev/null", O_RDONLY);
+        ::dup2(devnull, 0);
+        exec_child(argv, env);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    proc_result r;
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open_fds = 2;
+    char buf[65536];
+    while (open_fds > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            r.timed_out = true;
+            ::kill(-pid, SIGKILL);
+            break;
+        }
+        if (::poll(fds, 2, static_cast<int>(left.count())) < 0) continue;
+        for (auto& f : fds) {
+            if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            const ssize_t n = ::read(f.fd, buf, sizeof buf);
+            if (n <= 0) {
+                ::close(f.fd);
+                f.fd = -1;
+                --open_fds;
+            } else {
+                (&f == &fds[0] ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    for (auto& f : fds)
+        if (f.fd >= 0) ::close(f.fd);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::kill(-pid, SIGKILL);  // leftovers of the process group
+    r.exit_code = decode_status(status);
+    return r;
+}
+
+background_process::background_process(const std::vector<std::string>& argv, const env_list& env,
+                                       const std::string& stderr_file) {
+    int out_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        ::setpgid(0, 0);
+        ::dup2(out_pipe[1], 1);
+        if (!stderr_file.empty()) {
+            int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) ::dup2(fd, 2);
+        }
+        int devnull = ::open("/dev/null", O_RDONLY);
+        ::dup2(devnull, 0);
+        exec_child(argv, env);
+    }
+    ::setpgid(pid_, pid_);
+    ::close(out_pipe[1]);
+    out_fd_ = out_pipe[0];
+}
+
+background_process::~background_process() {
+    if (!reaped_) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        int status;
+        ::waitpid(pid_, &status, 0);
+    } else {
+        ::kill(-pid_, SIGKILL);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+void background_process::read_available(int timeout_ms) {
+    if (out_fd_ < 0) return;
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return;
+    char buf[65536];
+    const ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n <= 0) {
+        ::close(out_fd_);
+        out_fd_ = -1;
+        return;
+    }
+    out_.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string background_process::wait_for_line(const std::string& prefix,
+                                               std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        while (true) {
+            const auto nl = out_.find('\n', consumed_);
+            if (nl == std::string::npos) break;
+            std::string line = out_.substr(consumed_, nl - consumed_);
+            consumed_ = nl + 1;
+            if (line.rfind(prefix, 0) == 0) return line;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || out_fd_ < 0) return {};
+        read_available(static_cast<int>(std::min<long long>(left.count(), 100)));
+    }
+}
+
+void background_process::signal(int sig) {
+    if (!reaped_) ::kill(pid_, sig);
+}
+
+bool background_process::running() {
+    if (reaped_) return false;
+    int status;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        reaped_ = true;
+        status_ = decode_status(status);
+        return false;
+    }
+    return true;
+}
+
+int background_process::wait(std::chrono::milliseconds timeout) {
+    if (eventually([&] { return !running(); }, timeout)) return status_;
+    return -1;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+unsigned short free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+}  // namespace sw::test
