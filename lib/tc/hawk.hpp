@@ -2,13 +2,13 @@
 // Hawk request signing as Taskcluster uses it (taskcluster-wire.md section 1), temporary
 // credentials (section 2) and URL construction (section 4). Pure functions: the nonce and the
 // timestamp are inputs, so every test vector is reproducible.
+#include "state/run_state.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "state/run_state.hpp"
 
 namespace sw::tc {
 
@@ -21,8 +21,8 @@ struct hawk_request {
     std::uint16_t port = 0;
     std::int64_t ts = 0;
     std::string nonce;
-    std::string hash;      ///< payload hash, usually empty (Taskcluster does not require it)
-    std::string ext;       ///< already base64 as sent, or empty
+    std::string hash;  ///< payload hash, usually empty (Taskcluster does not require it)
+    std::string ext;   ///< already base64 as sent, or empty
 };
 
 std::string hawk_normalized_string(const hawk_request& r);
@@ -30,6 +30,8 @@ std::string hawk_normalized_string(const hawk_request& r);
 std::string hawk_mac(const hawk_request& r);
 /// `Hawk id="..", ts="..", nonce="..", [hash="..",] [ext="..",] mac=".."`
 std::string hawk_header(const hawk_request& r);
+/// base64(HMAC-SHA256(key, "hawk.1.ts\n<ts>\n")): the `tsm` of a stale-timestamp answer.
+std::string hawk_timestamp_mac(std::string_view key, std::int64_t ts);
 /// base64(SHA256("hawk.1.payload\n<content type>\n<body>\n"))
 std::string hawk_payload_hash(std::string_view content_type, std::string_view body);
 
@@ -60,6 +62,10 @@ std::string certificate_signature_string(std::string_view temp_client_id, std::s
                                          std::string_view seed, std::int64_t start_ms,
                                          std::int64_t expiry_ms,
                                          const std::vector<std::string>& scopes);
+
+/// base64(HMAC-SHA256(issuer access token, signature string)): the certificate's signature.
+std::string certificate_signature(std::string_view issuer_access_token,
+                                  std::string_view signature_string);
 
 /// A slugid-like 22-character random identifier ([A-Za-z0-9_-]).
 std::string make_slugid();

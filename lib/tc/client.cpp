@@ -1,0 +1,539 @@
+#include "lib/tc/client.hpp"
+
+// GCC 12 reports a false -Wmismatched-new-delete for Asio's coroutine frames (GCC bug 109224).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "lib/http/client.hpp"
+#include "lib/tc/hawk.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace sw::tc {
+
+std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, std::mt19937_64& rng) {
+    const int exponent = std::clamp(n, 1, 40) - 1;
+    const double raw = static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent);
+    const double capped = std::min(raw, static_cast<double>(p.cap.count()));
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    return std::chrono::milliseconds(std::llround(capped * jitter(rng)));
+}
+
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+// Per call kind. registerWorker and the secrets are needed to start at all, so they keep trying
+// for as long as the Go runner does (15 minutes); the others are best-effort or have a fallback.
+retry_policy startup_policy() {
+    retry_policy p;
+    p.max_attempts = 30;
+    p.base = milliseconds(500);
+    p.cap = milliseconds(60'000);
+    p.deadline = milliseconds(15 * 60'000);
+    return p;
+}
+retry_policy reregister_policy() {
+    retry_policy p;  // only connect failures are retried (see reregister_worker)
+    p.deadline = milliseconds(2 * 60'000);
+    return p;
+}
+retry_policy remove_policy() {
+    retry_policy p;  // the fallback is a system shutdown: do not wait long
+    p.deadline = milliseconds(2 * 60'000);
+    return p;
+}
+retry_policy report_policy() {
+    retry_policy p;
+    p.deadline = milliseconds(60'000);
+    return p;
+}
+retry_policy poll_policy() {
+    retry_policy p;  // polled periodically; the next poll is the retry
+    p.max_attempts = 3;
+    p.deadline = milliseconds(30'000);
+    return p;
+}
+
+retry_policy scaled(retry_policy p, double factor) {
+    auto scale = [factor](milliseconds d, milliseconds floor) {
+        return std::max(floor, milliseconds(std::llround(static_cast<double>(d.count()) * factor)));
+    };
+    p.base = scale(p.base, milliseconds(1));
+    p.cap = scale(p.cap, milliseconds(1));
+    p.deadline = scale(p.deadline, milliseconds(1));
+    p.attempt_timeout = scale(p.attempt_timeout, milliseconds(100));
+    return p;
+}
+
+struct call_spec {
+    std::string what;  ///< API method name, for messages
+    std::string method;
+    std::string url;
+    std::optional<json::value> body;
+    bool authenticate = true;
+    retry_policy policy;
+    /// Single-use request (reregisterWorker): retry only when nothing can have been delivered.
+    bool single_use = false;
+    bool not_found_is_result = false;
+    std::vector<std::string> secrets;  ///< values scrubbed from every error message
+};
+
+struct call_result {
+    unsigned status = 0;
+    json::value body;
+};
+
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& s : secrets) {
+        if (s.size() < 4) continue;
+        for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos))
+            text.replace(pos, s.size(), "<redacted>");
+    }
+    return text;
+}
+
+// Printable ASCII only, bounded: error bodies may be HTML from a proxy.
+std::string sanitize(std::string_view s, std::size_t max) {
+    std::string out;
+    for (char c : s.substr(0, max)) {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u >= 0x20 && u < 0x7f) ? c : ' ';
+    }
+    if (s.size() > max) out += "...";
+    return out;
+}
+
+struct service_error {
+    std::string code;
+    std::string message;
+};
+
+// The service's {"code", "message"}; anything else is summarised from its first 200 chars.
+service_error describe_error_body(const std::string& body) {
+    boost::system::error_code ec;
+    const auto v = json::parse(body, ec);
+    if (!ec && v.is_object()) {
+        const auto& o = v.as_object();
+        const auto* code = o.if_contains("code");
+        const auto* message = o.if_contains("message");
+        if (code && code->is_string()) {
+            service_error e;
+            e.code = sanitize(code->as_string(), 64);
+            if (message && message->is_string()) {
+                std::string_view m = message->as_string();
+                // Taskcluster appends "\n\n---\n\n* method: ..." details: keep the summary.
+                m = m.substr(0, m.find("\n\n---"));
+                e.message = sanitize(m, 1000);
+            }
+            return e;
+        }
+    }
+    if (body.empty()) return {"", "(empty body)"};
+    return {"", "(non-JSON body) " + sanitize(body, 200)};
+}
+
+void add_secret_values(const json::value& v, std::vector<std::string>& out) {
+    if (v.is_string()) {
+        out.emplace_back(v.as_string());
+    } else if (v.is_object()) {
+        for (const auto& kv : v.as_object()) add_secret_values(kv.value(), out);
+    } else if (v.is_array()) {
+        for (const auto& e : v.as_array()) add_secret_values(e, out);
+    }
+}
+
+api_error make_error(const call_spec& spec, exit_code code, const std::string& problem,
+                     unsigned status, std::string tc_code) {
+    return api_error(
+        code, scrub(spec.what + ": " + spec.method + " " + spec.url + ": " + problem, spec.secrets),
+        status, std::move(tc_code));
+}
+
+// One call with its retry policy. Errors never carry request headers or bodies.
+boost::asio::awaitable<call_result> perform(http::client& http,
+                                            const std::optional<credentials>& creds,
+                                            const clock& clk, double retry_scale,
+                                            std::mt19937_64& rng, call_spec spec) {
+    if (creds) {
+        spec.secrets.push_back(creds->access_token);
+        spec.secrets.push_back(creds->certificate);
+    }
+    const retry_policy policy = scaled(spec.policy, retry_scale);
+
+    http::url target;
+    try {
+        target = http::parse_url(spec.url);
+    } catch (const std::invalid_argument& e) {
+        throw api_error(exit_code::config, std::string("invalid Taskcluster root URL: ") + e.what(),
+                        0, "");
+    }
+
+    std::string ext;
+    if (spec.authenticate && creds && !creds->certificate.empty()) {
+        try {
+            ext = hawk_ext(creds->certificate);
+        } catch (const std::invalid_argument& e) {
+            throw api_error(exit_code::config, std::string("Taskcluster credentials: ") + e.what(),
+                            0, "");
+        }
+    }
+    const std::string body = spec.body ? json::serialize(*spec.body) : std::string();
+
+    http::options opts;
+    opts.timeout = policy.attempt_timeout;
+    opts.connect_timeout = std::min(opts.connect_timeout, policy.attempt_timeout);
+
+    const auto started = std::chrono::steady_clock::now();
+    std::string last_problem;
+    unsigned last_status = 0;
+    std::string last_code;
+    bool maybe_delivered = false;
+
+    for (int attempt = 1;; ++attempt) {
+        http::request req;
+        req.method = spec.method;
+        req.url = spec.url;
+        if (spec.body) {
+            req.headers.emplace_back("Content-Type", "application/json");
+            req.body = body;
+        }
+        if (spec.authenticate && creds && !creds->client_id.empty()) {
+            // Signed over the origin's request-target, host and port, even through a proxy:
+            // that is what the service sees once the proxy has forwarded the request.
+            hawk_request h;
+            h.id = creds->client_id;
+            h.key = creds->access_token;
+            h.method = spec.method;
+            h.resource = target.target;
+            h.host = target.host;
+            h.port = target.port;
+            h.ts = std::chrono::duration_cast<std::chrono::seconds>(clk.now().time_since_epoch())
+                       .count();
+            h.nonce = make_nonce();
+            h.ext = ext;
+            req.headers.emplace_back("Authorization", hawk_header(h));
+        }
+
+        // The HTTP client re-sends a request once when a kept-alive connection fails before any
+        // answer byte; for a single-use request that could deliver it twice (and burn the secret
+        // unseen), so those always go out on a fresh connection.
+        if (spec.single_use) http.close_idle();
+        std::optional<http::response> resp;
+        std::optional<http::failure_kind> net_kind;
+        std::string net_message;
+        try {
+            resp = co_await http.send(std::move(req), opts);
+        } catch (const http::error& e) {
+            net_kind = e.kind();
+            net_message = e.what();
+        }
+
+        if (net_kind) {
+            if (*net_kind == http::failure_kind::tls_verify)
+                throw make_error(spec, exit_code::refused,
+                                 "TLS verification failed: " + sanitize(net_message, 500), 0, "");
+            const bool delivered = *net_kind != http::failure_kind::connect;
+            last_problem = sanitize(net_message, 500);
+            last_status = 0;
+            last_code.clear();
+            maybe_delivered = maybe_delivered || delivered;
+            if (spec.single_use && delivered) {
+                auto err =
+                    make_error(spec, exit_code::unavailable,
+                               last_problem + " (the request may have been delivered)", 0, "");
+                err.set_maybe_delivered(true);
+                throw err;
+            }
+        } else {
+            const unsigned status = resp->status;
+            if (status >= 200 && status < 300) {
+                call_result r;
+                r.status = status;
+                if (!resp->body.empty()) {
+                    boost::system::error_code ec;
+                    r.body = json::parse(resp->body, ec);
+                    if (ec)
+                        throw make_error(spec, exit_code::unavailable,
+                                         "malformed JSON in the response: " + ec.message(), status,
+                                         "");
+                }
+                co_return r;
+            }
+            if (status == 404 && spec.not_found_is_result) co_return call_result{status, {}};
+
+            const auto svc = describe_error_body(resp->body);
+            std::string problem = "HTTP " + std::to_string(status);
+            if (!svc.code.empty()) problem += " " + svc.code;
+            if (!svc.message.empty()) problem += ": " + svc.message;
+
+            if (status >= 500 || status == 429) {
+                last_problem = problem;
+                last_status = status;
+                last_code = svc.code;
+                maybe_delivered = true;
+                if (spec.single_use) {
+                    auto err = make_error(spec, exit_code::unavailable, problem, status, svc.code);
+                    err.set_maybe_delivered(true);
+                    throw err;
+                }
+            } else {
+                // 4xx (and unexpected 1xx/3xx): the service refused the request; retrying the
+                // same request cannot help.
+                throw make_error(spec, exit_code::refused, problem, status, svc.code);
+            }
+        }
+
+        const auto elapsed =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+        const auto delay = backoff_delay(attempt, policy, rng);
+        if (attempt >= policy.max_attempts || elapsed + delay > policy.deadline) {
+            auto err = make_error(spec, exit_code::unavailable,
+                                  "giving up after " + std::to_string(attempt) +
+                                      (attempt == 1 ? " attempt: " : " attempts: ") + last_problem,
+                                  last_status, last_code);
+            err.set_maybe_delivered(maybe_delivered);
+            throw err;
+        }
+        boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+        timer.expires_after(delay);
+        co_await timer.async_wait(boost::asio::use_awaitable);
+    }
+}
+
+// ---- response parsing: clear errors, never quoting values (they may be secrets) ----
+
+api_error bad_response(const call_spec& spec, const std::string& problem) {
+    return make_error(spec, exit_code::unavailable, "unexpected response: " + problem, 200, "");
+}
+
+const json::object& as_object(const call_spec& spec, const json::value& v, const char* what) {
+    if (!v.is_object()) throw bad_response(spec, std::string(what) + " is not a JSON object");
+    return v.as_object();
+}
+
+std::string string_field(const call_spec& spec, const json::object& o, const char* key,
+                         bool required = true) {
+    const auto* v = o.if_contains(key);
+    if (!v || v->is_null()) {
+        if (required) throw bad_response(spec, std::string("missing field ") + key);
+        return {};
+    }
+    if (!v->is_string()) throw bad_response(spec, std::string("field ") + key + " is not a string");
+    return std::string(v->as_string());
+}
+
+credentials parse_credentials(const call_spec& spec, const json::object& o) {
+    const auto* v = o.if_contains("credentials");
+    if (!v) throw bad_response(spec, "missing field credentials");
+    const auto& c = as_object(spec, *v, "credentials");
+    credentials creds;
+    creds.client_id = string_field(spec, c, "clientId");
+    creds.access_token = string_field(spec, c, "accessToken");
+    // Absent or empty: permanent credentials.
+    creds.certificate = string_field(spec, c, "certificate", false);
+    if (creds.client_id.empty() || creds.access_token.empty())
+        throw bad_response(spec, "credentials.clientId or credentials.accessToken is empty");
+    if (!creds.certificate.empty()) {
+        boost::system::error_code ec;
+        const auto cert = json::parse(creds.certificate, ec);
+        if (ec || !cert.is_object())
+            throw bad_response(spec, "credentials.certificate is not a JSON object");
+    }
+    return creds;
+}
+
+time_point parse_expires(const call_spec& spec, const json::object& o) {
+    const std::string text = string_field(spec, o, "expires");
+    time_point t;
+    if (!parse_rfc3339(text, t))
+        throw bad_response(spec,
+                           "field expires is not an RFC 3339 date-time: " + sanitize(text, 40));
+    return t;
+}
+
+// JSON Schema maxLength counts code points: cut at a character boundary.
+std::string truncate_chars(std::string_view s, std::size_t max_chars) {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) {
+            if (chars == max_chars) return std::string(s.substr(0, i));
+            ++chars;
+        }
+    }
+    return std::string(s);
+}
+
+// worker-manager requires kind to match [-a-z0-9]+ (at most 128 characters).
+std::string sanitize_kind(std::string_view kind) {
+    std::string out;
+    for (char c : kind.substr(0, 128)) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        out += ok ? c : '-';
+    }
+    return out.empty() ? std::string("worker-error") : out;
+}
+
+std::string worker_path(const std::string& wp, const std::string& wg, const std::string& wid) {
+    return "workers/" + escape_path_segment(wp) + "/" + escape_path_segment(wg) + "/" +
+           escape_path_segment(wid);
+}
+
+}  // namespace
+
+client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
+               const clock& clk)
+    : http_(http),
+      root_url_(std::move(root_url)),
+      creds_(std::move(creds)),
+      clock_(clk),
+      rng_(std::random_device{}()) {}
+
+boost::asio::awaitable<register_result> client::register_worker(
+    const std::string& worker_pool_id, const std::string& provider_id,
+    const std::string& worker_group, const std::string& worker_id, const boost::json::object& proof,
+    std::optional<time_point> system_boot_time) {
+    json::object body;
+    body["workerPoolId"] = worker_pool_id;
+    body["providerId"] = provider_id;
+    body["workerGroup"] = worker_group;
+    body["workerId"] = worker_id;
+    body["workerIdentityProof"] = proof;
+    if (system_boot_time) body["systemBootTime"] = format_rfc3339_ms(*system_boot_time);
+
+    call_spec spec;
+    spec.what = "registerWorker";
+    spec.method = "POST";
+    spec.url = api_url(root_url_, "worker-manager", "v1", "worker/register");
+    spec.body = std::move(body);
+    spec.authenticate = false;  // the identity proof is the authentication
+    spec.policy = startup_policy();
+    add_secret_values(proof, spec.secrets);
+
+    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto& o = as_object(spec, r.body, "the response");
+    register_result out;
+    out.creds = parse_credentials(spec, o);
+    out.expires = parse_expires(spec, o);
+    out.secret = string_field(spec, o, "secret");
+    if (const auto* wc = o.if_contains("workerConfig")) out.worker_config = *wc;
+    co_return out;
+}
+
+// reregisterWorker consumes the single-use registration secret. If the request may have reached
+// worker-manager but the answer was lost, a retry would carry a secret that is already burnt and
+// get 400. So only connect failures are retried here; anything else throws with
+// maybe_delivered() set. The caller (the credential lifecycle) then keeps the old credentials,
+// which stay valid until their expiry, and tries again at its next renewal attempt. If the
+// secret was in fact consumed, that attempt gets 400 "Could not generate credentials for this
+// secret" and the worker is told to stop gracefully before the old credentials expire.
+boost::asio::awaitable<reregister_result> client::reregister_worker(
+    const std::string& worker_pool_id, const std::string& worker_group,
+    const std::string& worker_id, const std::string& secret) {
+    json::object body;
+    body["workerPoolId"] = worker_pool_id;
+    body["workerGroup"] = worker_group;
+    body["workerId"] = worker_id;
+    body["secret"] = secret;
+
+    call_spec spec;
+    spec.what = "reregisterWorker";
+    spec.method = "POST";
+    spec.url = api_url(root_url_, "worker-manager", "v1", "worker/reregister");
+    spec.body = std::move(body);
+    spec.policy = reregister_policy();
+    spec.single_use = true;
+    spec.secrets.push_back(secret);
+
+    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto& o = as_object(spec, r.body, "the response");
+    reregister_result out;
+    out.creds = parse_credentials(spec, o);
+    out.expires = parse_expires(spec, o);
+    out.secret = string_field(spec, o, "secret");
+    co_return out;
+}
+
+boost::asio::awaitable<void> client::remove_worker(const std::string& worker_pool_id,
+                                                   const std::string& worker_group,
+                                                   const std::string& worker_id) {
+    call_spec spec;
+    spec.what = "removeWorker";
+    spec.method = "DELETE";
+    spec.url = api_url(root_url_, "worker-manager", "v1",
+                       worker_path(worker_pool_id, worker_group, worker_id));
+    spec.policy = remove_policy();
+    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+}
+
+boost::asio::awaitable<void> client::report_worker_error(const std::string& worker_pool_id,
+                                                         const std::string& worker_group,
+                                                         const std::string& worker_id,
+                                                         const error_report& report) {
+    json::object body;
+    body["workerGroup"] = worker_group;
+    body["workerId"] = worker_id;
+    body["kind"] = sanitize_kind(report.kind);
+    body["title"] = truncate_chars(report.title, 128);
+    body["description"] = truncate_chars(report.description, 10240);
+    body["extra"] = report.extra;
+
+    call_spec spec;
+    spec.what = "reportWorkerError";
+    spec.method = "POST";
+    spec.url = api_url(root_url_, "worker-manager", "v1",
+                       "worker-pool-errors/" + escape_path_segment(worker_pool_id));
+    spec.body = std::move(body);
+    spec.policy = report_policy();
+    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+}
+
+boost::asio::awaitable<should_terminate_result> client::should_worker_terminate(
+    const std::string& worker_pool_id, const std::string& worker_group,
+    const std::string& worker_id) {
+    call_spec spec;
+    spec.what = "shouldWorkerTerminate";
+    spec.method = "GET";
+    spec.url = api_url(root_url_, "worker-manager", "v1",
+                       worker_path(worker_pool_id, worker_group, worker_id) + "/should-terminate");
+    spec.policy = poll_policy();
+
+    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto& o = as_object(spec, r.body, "the response");
+    const auto* t = o.if_contains("terminate");
+    if (!t || !t->is_bool()) throw bad_response(spec, "field terminate missing or not a boolean");
+    should_terminate_result out;
+    out.terminate = t->as_bool();
+    out.reason = string_field(spec, o, "reason", false);
+    co_return out;
+}
+
+boost::asio::awaitable<std::optional<boost::json::value>> client::get_secret(
+    const std::string& name) {
+    call_spec spec;
+    spec.what = "secrets.get";
+    spec.method = "GET";
+    spec.url = api_url(root_url_, "secrets", "v1", "secret/" + escape_path_segment(name));
+    spec.policy = startup_policy();
+    spec.not_found_is_result = true;
+
+    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    if (r.status == 404) co_return std::nullopt;
+    const auto& o = as_object(spec, r.body, "the response");
+    const auto* v = o.if_contains("secret");
+    if (!v) throw bad_response(spec, "missing field secret");
+    co_return *v;
+}
+
+}  // namespace sw::tc

@@ -1,0 +1,517 @@
+// The typed Taskcluster client against the loopback test server: request shapes, Hawk,
+// retries, error classification.
+#include "lib/tc/client.hpp"
+
+#include "lib/http/client.hpp"
+#include "lib/tc/hawk.hpp"
+#include "tests/lib/tc/tc_test_util.hpp"
+#include "tests/support/hawk_verify.hpp"
+#include "tests/support/http_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <set>
+
+using namespace sw;
+using namespace sw::test;
+namespace json = boost::json;
+
+namespace {
+
+const std::string issuer_token = "issuer-token-for-tests-0123456789";
+const std::string wm_issuer = "static/taskcluster/worker-manager";
+
+credentials worker_creds(const sw::clock& clk) {
+    tc::temp_creds_request r;
+    r.issuer_client_id = wm_issuer;
+    r.issuer_access_token = issuer_token;
+    r.name = "worker/static-prov/proj/pool/wg/wid";
+    r.scopes = {"worker-manager:should-worker-terminate:proj/pool/wg/wid"};
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clk.now().time_since_epoch()).count();
+    r.start_ms = now_ms - 15 * 60'000;
+    r.expiry_ms = now_ms + 3600'000;
+    return tc::create_temporary_credentials(r);
+}
+
+std::optional<hawk_client> lookup(const std::string& id) {
+    if (id == wm_issuer) return hawk_client{issuer_token, {"*"}};
+    if (id == "tester") return hawk_client{"no-secret-but-long", {"*"}};
+    return std::nullopt;
+}
+
+// A server that records requests and answers from a script (last entry repeats).
+struct scripted {
+    std::mutex mu;
+    std::vector<http_request> seen;
+    std::vector<http_response> script;
+    std::size_t next = 0;
+    std::unique_ptr<http_server> server;
+
+    explicit scripted(std::vector<http_response> s, const tls_files* tls = nullptr)
+        : script(std::move(s)) {
+        server = std::make_unique<http_server>(
+            [this](const http_request& r) {
+                std::lock_guard lock(mu);
+                seen.push_back(r);
+                const auto& out = script[std::min(next, script.size() - 1)];
+                ++next;
+                return out;
+            },
+            0, tls);
+    }
+    std::size_t count() {
+        std::lock_guard lock(mu);
+        return seen.size();
+    }
+    http_request at(std::size_t i) {
+        std::lock_guard lock(mu);
+        return seen.at(i);
+    }
+};
+
+http_response ok(json::value body) {
+    http_response r;
+    r.body = json::serialize(body);
+    return r;
+}
+
+http_response status(unsigned s, std::string body = "") {
+    http_response r;
+    r.status = s;
+    r.body = std::move(body);
+    return r;
+}
+
+http_response reset() {
+    http_response r;
+    r.reset = true;
+    return r;
+}
+
+json::object register_answer(const sw::clock& clk) {
+    const auto c = worker_creds(clk);
+    return json::object{{"expires", "2030-01-02T03:04:05.678Z"},
+                        {"credentials",
+                         {{"clientId", c.client_id},
+                          {"accessToken", c.access_token},
+                          {"certificate", c.certificate}}},
+                        {"workerConfig", {{"genericWorker", {{"config", {{"x", 1}}}}}}},
+                        {"secret", std::string(44, 's')}};
+}
+
+struct fixture {
+    boost::asio::io_context ioc;
+    http::client http{ioc.get_executor()};
+};
+
+template <class F>
+tc::api_error expect_api_error(F&& f) {
+    try {
+        f();
+    } catch (const tc::api_error& e) {
+        return e;
+    }
+    FAIL("no tc::api_error thrown");
+    throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("backoff delays grow, are jittered and capped", "[tc][client]") {
+    std::mt19937_64 rng(42);
+    tc::retry_policy p;
+    p.base = std::chrono::milliseconds(200);
+    p.cap = std::chrono::milliseconds(1000);
+    for (int i = 0; i < 100; ++i) {
+        const auto d1 = tc::backoff_delay(1, p, rng).count();
+        const auto d3 = tc::backoff_delay(3, p, rng).count();
+        const auto d9 = tc::backoff_delay(9, p, rng).count();
+        CHECK((d1 >= 150 && d1 <= 250));
+        CHECK((d3 >= 600 && d3 <= 1000));
+        CHECK((d9 >= 750 && d9 <= 1250));
+    }
+    std::set<long> distinct;
+    for (int i = 0; i < 20; ++i) distinct.insert(tc::backoff_delay(2, p, rng).count());
+    CHECK(distinct.size() > 5);
+}
+
+TEST_CASE("registerWorker: request shape, unauthenticated, response parsed", "[tc][client]") {
+    fixture fx;
+    scripted srv({ok(register_answer(real_clock()))});
+    tc::client c(fx.http, srv.server->base_url() + "/", credentials{"someone", "tok", ""});
+    time_point boot;
+    REQUIRE(parse_rfc3339("2025-01-01T00:00:00Z", boot));
+    const auto r = run_coro(fx.ioc, c.register_worker("proj/pool", "static-prov", "wg", "wid",
+                                                      json::object{{"staticSecret", "xyz"}}, boot));
+    REQUIRE(srv.count() == 1);
+    const auto req = srv.at(0);
+    CHECK(req.method == "POST");
+    CHECK(req.target == "/api/worker-manager/v1/worker/register");
+    CHECK(req.header("Content-Type") == "application/json");
+    CHECK(req.header("Authorization").empty());
+    const auto body = json::parse(req.body).as_object();
+    CHECK(body.at("workerPoolId") == "proj/pool");
+    CHECK(body.at("providerId") == "static-prov");
+    CHECK(body.at("workerGroup") == "wg");
+    CHECK(body.at("workerId") == "wid");
+    CHECK(body.at("workerIdentityProof").as_object().at("staticSecret") == "xyz");
+    CHECK(body.at("systemBootTime") == "2025-01-01T00:00:00.000Z");
+    CHECK(body.size() == 6);
+
+    CHECK(r.creds.client_id == "worker/static-prov/proj/pool/wg/wid");
+    CHECK(!r.creds.certificate.empty());
+    CHECK(r.secret == std::string(44, 's'));
+    CHECK(format_rfc3339_ms(r.expires) == "2030-01-02T03:04:05.678Z");
+    CHECK(r.worker_config.as_object().contains("genericWorker"));
+
+    // Without a boot time the key is omitted.
+    scripted srv2({ok(register_answer(real_clock()))});
+    tc::client c2(fx.http, srv2.server->base_url(), std::nullopt);
+    run_coro(fx.ioc, c2.register_worker("proj/pool", "p", "wg", "wid", {}, std::nullopt));
+    CHECK(!json::parse(srv2.at(0).body).as_object().contains("systemBootTime"));
+}
+
+TEST_CASE("registerWorker: permanent credentials (no certificate) and missing workerConfig",
+          "[tc][client]") {
+    fixture fx;
+    scripted srv({ok(json::object{{"expires", "2030-01-02T03:04:05Z"},
+                                  {"credentials", {{"clientId", "c"}, {"accessToken", "t"}}},
+                                  {"secret", "s"}})});
+    tc::client c(fx.http, srv.server->base_url(), std::nullopt);
+    const auto r = run_coro(fx.ioc, c.register_worker("a/b", "p", "g", "i", {}, std::nullopt));
+    CHECK(r.creds.certificate.empty());
+    CHECK(r.worker_config.is_null());
+}
+
+TEST_CASE("authenticated calls carry a Hawk header that verifies, with the certificate in ext",
+          "[tc][client]") {
+    fixture fx;
+    std::mutex mu;
+    std::vector<hawk_auth_result> results;
+    std::vector<http_request> seen;
+    http_server srv([&](const http_request& r) {
+        std::lock_guard lock(mu);
+        seen.push_back(r);
+        results.push_back(hawk_authenticate(r, false, lookup, real_clock().now()));
+        if (!results.back().ok)
+            return status(401, R"({"code":"AuthenticationFailed","message":"x"})");
+        return ok(json::object{{"terminate", true}, {"reason", "because"}});
+    });
+    const auto creds = worker_creds(real_clock());
+    tc::client c(fx.http, srv.base_url(), creds);
+    const auto r = run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid"));
+    CHECK(r.terminate);
+    CHECK(r.reason == "because");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].ok);
+    CHECK(results[0].message.empty());
+    CHECK(results[0].client_id == creds.client_id);
+    CHECK(seen[0].method == "GET");
+    CHECK(seen[0].target == "/api/worker-manager/v1/workers/proj%2Fpool/wg/wid/should-terminate");
+    CHECK(seen[0].header("Content-Type").empty());
+    const std::string auth = seen[0].header("Authorization");
+    std::smatch m;
+    REQUIRE(std::regex_search(auth, m, std::regex(R"re(ext="([^"]+)")re")));
+    const auto ext = json::parse(tc::base64_decode(m[1].str())).as_object();
+    CHECK(ext.at("certificate").is_object());
+    CHECK(ext.at("certificate").as_object().at("issuer").as_string() == wm_issuer);
+
+    // A tampered access token does not verify.
+    auto bad = creds;
+    bad.access_token[0] = bad.access_token[0] == 'A' ? 'B' : 'A';
+    c.set_credentials(bad);
+    const auto e = expect_api_error(
+        [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
+    CHECK(e.status() == 401);
+    CHECK(e.code() == exit_code::refused);
+    CHECK(results.back().message == "Unauthorized: Bad mac");
+}
+
+TEST_CASE("through an HTTP proxy the origin's target, host and port are signed", "[tc][client]") {
+    fixture fx;
+    std::mutex mu;
+    std::vector<http_request> seen;
+    std::vector<hawk_auth_result> results;
+    http_server proxy([&](const http_request& r) {
+        std::lock_guard lock(mu);
+        seen.push_back(r);
+        // What the origin would see once the proxy forwards the request.
+        http_request origin = r;
+        const auto scheme_end = r.target.find("://");
+        const auto path_start = r.target.find('/', scheme_end + 3);
+        origin.target = r.target.substr(path_start);
+        results.push_back(hawk_authenticate(origin, false, lookup, real_clock().now()));
+        return ok(json::object{});
+    });
+    const char* old_proxy = std::getenv("HTTP_PROXY");
+    const std::string saved = old_proxy ? old_proxy : "";
+    ::setenv("HTTP_PROXY", proxy.base_url().c_str(), 1);
+    ::unsetenv("NO_PROXY");
+    ::unsetenv("no_proxy");
+    tc::client c(fx.http, "http://tc.example.com:8080",
+                 credentials{"tester", "no-secret-but-long", ""});
+    try {
+        run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
+    } catch (...) {
+        old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
+        throw;
+    }
+    old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].method == "DELETE");
+    CHECK(seen[0].target ==
+          "http://tc.example.com:8080/api/worker-manager/v1/workers/proj%2Fpool/wg/wid");
+    CHECK(seen[0].header("Host") == "tc.example.com:8080");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].ok);
+    CHECK(results[0].message.empty());
+}
+
+TEST_CASE("5xx, 429 and resets are retried until success", "[tc][client]") {
+    fixture fx;
+    scripted srv({status(500, R"({"code":"InternalServerError","message":"oops"})"),
+                  status(429, "slow down"), reset(), ok(json::object{})});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    c.set_retry_scale(0.01);
+    run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
+    CHECK(srv.count() == 4);
+    for (std::size_t i = 0; i < 4; ++i) CHECK(srv.at(i).method == "DELETE");
+}
+
+TEST_CASE("other 4xx fail at once with the service's code and message", "[tc][client]") {
+    fixture fx;
+    scripted srv({status(400, R"({"code":"InputError","message":"Worker pool proj/pool not )"
+                              R"(associated\n\n---\n\n* details: more","requestInfo":{}})")});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    c.set_retry_scale(0.01);
+    tc::error_report rep{"k", "t", "d", {}};
+    const auto e = expect_api_error(
+        [&] { run_coro(fx.ioc, c.report_worker_error("proj/pool", "wg", "wid", rep)); });
+    CHECK(srv.count() == 1);
+    CHECK(e.status() == 400);
+    CHECK(e.tc_code() == "InputError");
+    CHECK(e.code() == exit_code::refused);
+    const std::string msg = e.what();
+    CHECK_THAT(msg, Catch::Contains("Worker pool proj/pool not associated"));
+    CHECK_THAT(msg, Catch::Contains(srv.server->base_url() +
+                                    "/api/worker-manager/v1/worker-pool-errors/proj%2Fpool"));
+    CHECK_THAT(msg, !Catch::Contains("details"));
+    CHECK(!e.maybe_delivered());
+}
+
+TEST_CASE("401 and 403 are 'refused'", "[tc][client]") {
+    for (unsigned s : {401u, 403u}) {
+        fixture fx;
+        scripted srv(
+            {status(s, R"({"code":"AuthenticationFailed","message":"Unauthorized: Bad mac"})")});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("worker-pool:a/b")); });
+        CHECK(e.code() == exit_code::refused);
+        CHECK(e.status() == s);
+        CHECK(srv.count() == 1);
+    }
+}
+
+TEST_CASE("exhausted retries are 'unavailable' and name the URL; non-JSON bodies are summarised",
+          "[tc][client]") {
+    fixture fx;
+    const std::string html = "<html>\n<body>Bad Gateway" + std::string(500, 'x') + "</body></html>";
+    scripted srv({status(502, html)});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    c.set_retry_scale(0.01);
+    const auto e = expect_api_error(
+        [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
+    CHECK(e.code() == exit_code::unavailable);
+    CHECK(e.status() == 502);
+    CHECK(srv.count() == 3);  // shouldWorkerTerminate tries 3 times
+    const std::string msg = e.what();
+    CHECK_THAT(msg, Catch::Contains("giving up after 3 attempts"));
+    CHECK_THAT(msg, Catch::Contains(srv.server->base_url() + "/api/worker-manager/v1/workers/"));
+    CHECK_THAT(msg, Catch::Contains("(non-JSON body) <html> <body>Bad Gateway"));
+    CHECK(msg.find('\n') == std::string::npos);
+    CHECK(msg.size() < 600);
+}
+
+TEST_CASE("reregisterWorker is not retried once the request may have been delivered",
+          "[tc][client]") {
+    fixture fx;
+    const std::string secret(44, 'q');
+    SECTION("500") {
+        scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})"),
+                      ok(json::object{})});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        c.set_retry_scale(0.01);
+        const auto e = expect_api_error(
+            [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
+        CHECK(srv.count() == 1);
+        CHECK(e.maybe_delivered());
+        CHECK(e.status() == 500);
+        CHECK(std::string(e.what()).find(secret) == std::string::npos);
+    }
+    SECTION("connection reset") {
+        scripted srv({reset(), ok(json::object{})});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        c.set_retry_scale(0.01);
+        const auto e = expect_api_error(
+            [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
+        CHECK(srv.count() == 1);
+        CHECK(e.maybe_delivered());
+    }
+}
+
+TEST_CASE("reregisterWorker is retried after connection refused", "[tc][client]") {
+    fixture fx;
+    // Find a free port, then leave it closed until the first attempt has failed.
+    std::uint16_t port = 0;
+    {
+        http_server probe([](const http_request&) { return http_response{}; });
+        port = probe.port();
+    }
+    const auto answer = register_answer(real_clock());
+    json::object rereg{{"expires", answer.at("expires")},
+                       {"credentials", answer.at("credentials")},
+                       {"secret", std::string(44, 'n')}};
+    std::atomic<int> hits{0};
+    std::unique_ptr<http_server> late;
+    boost::asio::steady_timer start_later(fx.ioc, std::chrono::milliseconds(50));
+    start_later.async_wait([&](auto) {
+        late = std::make_unique<http_server>(
+            [&](const http_request&) {
+                ++hits;
+                return ok(rereg);
+            },
+            port);
+    });
+    tc::client c(fx.http, "http://127.0.0.1:" + std::to_string(port),
+                 credentials{"tester", "no-secret-but-long", ""});
+    const auto r =
+        run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", std::string(44, 'o')));
+    CHECK(r.secret == std::string(44, 'n'));
+    CHECK(hits == 1);
+
+    // Nothing listening at all: exhausted, and known not to have been delivered.
+    late.reset();
+    c.set_retry_scale(0.01);
+    const auto e = expect_api_error([&] {
+        run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", std::string(44, 'o')));
+    });
+    CHECK(e.code() == exit_code::unavailable);
+    CHECK(!e.maybe_delivered());
+    CHECK(e.status() == 0);
+}
+
+TEST_CASE("secrets: value, 404 -> nullopt, name escaped", "[tc][client]") {
+    fixture fx;
+    scripted srv({ok(json::object{{"secret", {{"config", {{"a", 1}}}}},
+                                  {"expires", "2030-01-01T00:00:00.000Z"}}),
+                  status(404, R"({"code":"ResourceNotFound","message":"Secret not found"})")});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    const auto v = run_coro(fx.ioc, c.get_secret("worker-pool:proj/pool"));
+    REQUIRE(v);
+    CHECK(v->as_object().at("config").as_object().at("a") == 1);
+    CHECK(srv.at(0).target == "/api/secrets/v1/secret/worker-pool%3Aproj%2Fpool");
+    const auto missing = run_coro(fx.ioc, c.get_secret("worker-type:proj/pool"));
+    CHECK(!missing);
+    CHECK(srv.count() == 2);
+}
+
+TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc][client]") {
+    fixture fx;
+    SECTION("not JSON") {
+        scripted srv({status(200, "{\"secret\": ")});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("x")); });
+        CHECK_THAT(std::string(e.what()), Catch::Contains("malformed JSON"));
+        CHECK(e.code() == exit_code::unavailable);
+    }
+    SECTION("missing fields") {
+        scripted srv({ok(json::object{{"expires", "2030-01-01T00:00:00Z"}, {"secret", "s"}})});
+        tc::client c(fx.http, srv.server->base_url(), std::nullopt);
+        const auto e = expect_api_error(
+            [&] { run_coro(fx.ioc, c.register_worker("a/b", "p", "g", "i", {}, std::nullopt)); });
+        CHECK_THAT(std::string(e.what()), Catch::Contains("missing field credentials"));
+    }
+    SECTION("bad types") {
+        scripted srv({ok(json::object{{"expires", "tomorrow"},
+                                      {"credentials", {{"clientId", "c"}, {"accessToken", "t"}}},
+                                      {"secret", "s"}})});
+        tc::client c(fx.http, srv.server->base_url(), std::nullopt);
+        const auto e = expect_api_error(
+            [&] { run_coro(fx.ioc, c.register_worker("a/b", "p", "g", "i", {}, std::nullopt)); });
+        CHECK_THAT(std::string(e.what()), Catch::Contains("expires"));
+    }
+    SECTION("an error message echoing a secret is scrubbed") {
+        const std::string proof_secret = "static-secret-value-0123456789";
+        scripted srv(
+            {status(400, R"({"code":"InputError","message":"bad )" + proof_secret + R"("})")});
+        tc::client c(fx.http, srv.server->base_url(), std::nullopt);
+        const auto e = expect_api_error([&] {
+            run_coro(fx.ioc,
+                     c.register_worker("a/b", "p", "g", "i",
+                                       json::object{{"staticSecret", proof_secret}}, std::nullopt));
+        });
+        CHECK(std::string(e.what()).find(proof_secret) == std::string::npos);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("<redacted>"));
+        CHECK(e.code() == exit_code::refused);
+    }
+}
+
+TEST_CASE("reportWorkerError: body shape, truncation and kind sanitising", "[tc][client]") {
+    fixture fx;
+    scripted srv({ok(json::object{})});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    tc::error_report rep;
+    rep.kind = "Bad Kind!";
+    std::string title;
+    for (int i = 0; i < 100; ++i) title += "\xc3\xa9";  // 100 two-byte characters
+    title += std::string(100, 't');
+    rep.title = title;
+    rep.description = std::string(20000, 'd');
+    rep.extra = json::object{{"n", 1}};
+    run_coro(fx.ioc, c.report_worker_error("proj/pool", "wg", "wid", rep));
+    const auto req = srv.at(0);
+    CHECK(req.method == "POST");
+    CHECK(req.target == "/api/worker-manager/v1/worker-pool-errors/proj%2Fpool");
+    const auto body = json::parse(req.body).as_object();
+    CHECK(body.at("workerGroup") == "wg");
+    CHECK(body.at("workerId") == "wid");
+    CHECK(body.at("kind") == "bad-kind-");
+    const std::string t(body.at("title").as_string());
+    CHECK(t.size() == 200 + 28);  // 100 x 2 bytes + 28 ASCII = 128 characters
+    CHECK(body.at("description").as_string().size() == 10240);
+    CHECK(body.at("extra").as_object().at("n") == 1);
+
+    rep.kind = "";
+    run_coro(fx.ioc, c.report_worker_error("proj/pool", "wg", "wid", rep));
+    CHECK(json::parse(srv.at(1).body).as_object().at("kind") == "worker-error");
+}
+
+TEST_CASE("TLS verification failure is 'refused', names the URL and is not retried",
+          "[tc][client]") {
+    temp_dir dir;
+    const auto files = make_test_certificates(dir.path().string());
+    fixture fx;
+    scripted srv({ok(json::object{})}, &files);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    c.set_retry_scale(0.01);
+    const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("x")); });
+    CHECK(e.code() == exit_code::refused);
+    CHECK_THAT(std::string(e.what()), Catch::Contains(srv.server->base_url()));
+    CHECK(srv.count() == 0);
+}
