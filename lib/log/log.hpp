@@ -1,11 +1,20 @@
 #pragma once
-// Logging. One process-wide destination (spdlog, stderr in the Go runner's format by default),
-// with redaction applied in exactly one place: every registered secret value is replaced by
+// Logging. One process-wide destination (stderr in the Go runner's format by default), with
+// redaction applied in exactly one place: every registered secret value is replaced by
 // "<redacted>" in every line, whatever code path produced it (our own messages, the worker's
 // structured logs, its unstructured output).
+//
+// Writing never blocks the caller on the destination: each line is redacted and time-stamped
+// in the caller, then queued (bounded) for one background writer thread. When the destination
+// cannot keep up (a slowly drained pipe, journald under load) and the queue is full, messages
+// are dropped and counted, and the writer reports "start-worker: dropped N log messages (...)"
+// once there is room again. Order is kept.
 #include <boost/json/fwd.hpp>
+
 #include <fmt/core.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -13,6 +22,10 @@
 namespace sw::log {
 
 enum class level { debug, info, warn, error };
+
+/// The queue's bounds: whichever is reached first.
+inline constexpr std::size_t max_queued_messages = 8192;
+inline constexpr std::size_t max_queued_bytes = 4 * 1024 * 1024;
 
 /// Sets up the default destination (stderr, "YYYY/MM/DD HH:MM:SS <msg>"). Safe to call twice.
 void init();
@@ -51,7 +64,19 @@ void structured(const boost::json::object& body);
 /// "key: value" joined with "; ", non-strings JSON-encoded; an empty object gives "{}".
 std::string to_unstructured(const boost::json::object& body);
 
-/// Tests: receive every (already redacted) line instead of, or as well as, the destination.
+/// Messages dropped so far because the queue was full.
+std::uint64_t dropped_count();
+
+/// Blocks until every line queued before the call is written (and any pending drop report), or
+/// until `timeout`; returns false on timeout. The daemon calls it before exiting; it also runs
+/// by itself on a normal exit (return from main, std::exit).
+bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+/// Tests: write formatted lines ("YYYY/MM/DD HH:MM:SS msg\n") to `fn`, on the writer thread,
+/// instead of stderr. An empty function restores stderr.
+void set_sink_for_testing(std::function<void(std::string_view)> fn);
+
+/// Tests: receive every (already redacted) line instead of the destination, synchronously.
 /// Pass an empty function to remove the hook.
 void set_capture(std::function<void(level, std::string_view)> fn);
 

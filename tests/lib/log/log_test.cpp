@@ -45,6 +45,7 @@ std::string stderr_of(F&& fn) {
     ::dup2(fd, 2);
     ::close(fd);
     fn();
+    REQUIRE(sw::log::flush());
     std::fflush(stderr);
     ::dup2(saved, 2);
     ::close(saved);
