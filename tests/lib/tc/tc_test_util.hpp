@@ -3,8 +3,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <catch2/catch.hpp>
+
 #include <exception>
 #include <optional>
+#include <stdexcept>
 
 namespace sw::test {
 
@@ -28,6 +31,18 @@ inline void run_coro(boost::asio::io_context& ioc, boost::asio::awaitable<void> 
     ioc.restart();
     ioc.run();
     if (error) std::rethrow_exception(error);
+}
+
+/// Runs `f`, which must throw E; returns the exception.
+template <class E, class F>
+E expect_error(F&& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e;
+    }
+    FAIL("the expected exception was not thrown");
+    throw std::logic_error("unreachable");
 }
 
 }  // namespace sw::test
