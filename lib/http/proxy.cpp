@@ -16,13 +16,6 @@ namespace sw::http {
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -69,41 +62,6 @@ const char* env(const char* upper, const char* lower_name) {
     return v && *v ? v : nullptr;
 }
 
-// Splits "host[:port]" or "[v6][:port]" into host (lower-cased, no brackets) and port (0 if
-// absent).
-bool split_host_port(std::string_view s, std::string& host, std::uint16_t& port) {
-    std::string_view port_text;
-    port = 0;
-    if (!s.empty() && s.front() == '[') {
-        const auto close = s.find(']');
-        if (close == std::string_view::npos) return false;
-        host = lower(s.substr(1, close - 1));
-        const auto after = s.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return false;
-            port_text = after.substr(1);
-        }
-    } else {
-        const auto colon = s.rfind(':');
-        if (colon != std::string_view::npos && s.find(':') != colon) {
-            host = lower(s);  // bare IPv6 address
-            return true;
-        }
-        host = lower(s.substr(0, colon));
-        if (colon != std::string_view::npos) port_text = s.substr(colon + 1);
-    }
-    if (!port_text.empty()) {
-        unsigned long p = 0;
-        for (const char c : port_text) {
-            if (c < '0' || c > '9' || p > 65535) return false;
-            p = p * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (p == 0 || p > 65535) return false;
-        port = static_cast<std::uint16_t>(p);
-    }
-    return true;
-}
-
 bool ip_in_cidr(std::string_view cidr, const boost::asio::ip::address& ip) {
     boost::system::error_code ec;
     const std::string text(cidr);
@@ -129,6 +87,46 @@ bool ip_in_cidr(std::string_view cidr, const boost::asio::ip::address& ip) {
 
 }  // namespace
 
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool split_host_port(std::string_view s, std::string& host, std::uint16_t& port) {
+    std::string_view port_text;
+    port = 0;
+    if (!s.empty() && s.front() == '[') {
+        const auto close = s.find(']');
+        if (close == std::string_view::npos) return false;
+        host = ascii_lower(s.substr(1, close - 1));
+        const auto after = s.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return false;
+            port_text = after.substr(1);
+        }
+    } else {
+        const auto colon = s.rfind(':');
+        if (colon != std::string_view::npos && s.find(':') != colon) {
+            host = ascii_lower(s);  // bare IPv6 address
+            return true;
+        }
+        host = ascii_lower(s.substr(0, colon));
+        if (colon != std::string_view::npos) port_text = s.substr(colon + 1);
+    }
+    if (!port_text.empty()) {
+        unsigned long p = 0;
+        for (const char c : port_text) {
+            if (c < '0' || c > '9' || p > 65535) return false;
+            p = p * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (p == 0 || p > 65535) return false;
+        port = static_cast<std::uint16_t>(p);
+    }
+    return true;
+}
+
 std::string host_port(std::string_view host, std::uint16_t port) {
     const bool v6 = host.find(':') != std::string_view::npos;
     return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
@@ -139,7 +137,7 @@ proxy parse_proxy(std::string_view text) {
     std::string_view rest = text;
     const auto sep = text.find("://");
     if (sep != std::string_view::npos) {
-        const auto scheme = lower(text.substr(0, sep));
+        const auto scheme = ascii_lower(text.substr(0, sep));
         if (scheme != "http") {
             throw std::invalid_argument("unsupported proxy scheme \"" + scheme +
                                         "\" (only http:// proxies are supported)");

@@ -28,6 +28,13 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host, std::uin
 /// naming the variable when its value is not a usable proxy URL.
 std::optional<proxy> proxy_from_environment(const url& u);
 
+/// ASCII lower case.
+std::string ascii_lower(std::string_view s);
+
+/// Splits "host[:port]", "[v6][:port]" or a bare IPv6 address into a lower-cased host without
+/// brackets and a port (0 if absent). False if the text is malformed (bad port, open bracket).
+bool split_host_port(std::string_view s, std::string& host, std::uint16_t& port);
+
 /// "host:port" with brackets around IPv6 hosts.
 std::string host_port(std::string_view host, std::uint16_t port);
 

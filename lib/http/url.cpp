@@ -1,25 +1,13 @@
 // parse_url and response::header.
 #include "lib/http/client.hpp"
+#include "lib/http/proxy.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <stdexcept>
 #include <strings.h>
 
 namespace sw::http {
-
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-}  // namespace
 
 url parse_url(std::string_view text) {
     const auto fail = [&](std::string_view problem) -> std::invalid_argument {
@@ -40,7 +28,7 @@ url parse_url(std::string_view text) {
     url out;
     const auto sep = text.find("://");
     if (sep == std::string_view::npos) throw fail("not an absolute http or https URL");
-    out.scheme = lower(text.substr(0, sep));
+    out.scheme = ascii_lower(text.substr(0, sep));
     if (out.scheme != "http" && out.scheme != "https") {
         throw fail("unsupported scheme (want http or https)");
     }
@@ -50,38 +38,18 @@ url parse_url(std::string_view text) {
     std::string_view tail = auth_end == std::string_view::npos ? "" : rest.substr(auth_end);
     if (authority.find('@') != std::string_view::npos) throw fail("user info is not supported");
 
-    std::string_view port_text;
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) throw fail("unterminated IPv6 literal");
-        out.host = lower(authority.substr(1, close - 1));
+    const bool bracketed = !authority.empty() && authority.front() == '[';
+    if (!bracketed && authority.find(':') != authority.rfind(':')) {
+        throw fail("IPv6 literal needs brackets");
+    }
+    if (!split_host_port(authority, out.host, out.port)) throw fail("bad host or port");
+    if (out.host.empty()) throw fail("no host");
+    if (bracketed) {
         boost::system::error_code ec;
         boost::asio::ip::make_address_v6(out.host, ec);
         if (ec) throw fail("bad IPv6 literal");
-        const auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') throw fail("unexpected text after the IPv6 literal");
-            port_text = after.substr(1);
-        }
-    } else {
-        const auto colon = authority.rfind(':');
-        out.host = lower(authority.substr(0, colon));
-        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-        if (out.host.find(':') != std::string::npos) throw fail("IPv6 literal needs brackets");
     }
-    if (out.host.empty()) throw fail("no host");
-
-    if (port_text.empty()) {
-        out.port = out.scheme == "https" ? 443 : 80;
-    } else {
-        unsigned long port = 0;
-        for (const char c : port_text) {
-            if (c < '0' || c > '9' || port > 65535) throw fail("bad port");
-            port = port * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (port == 0 || port > 65535) throw fail("bad port");
-        out.port = static_cast<std::uint16_t>(port);
-    }
+    if (out.port == 0) out.port = out.scheme == "https" ? 443 : 80;
 
     // The fragment is never sent.
     tail = tail.substr(0, tail.find('#'));

@@ -9,7 +9,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -19,8 +22,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 namespace net = boost::asio;
+using tcp = net::ip::tcp;
 using sw::http::failure_kind;
 using sw::test::http_request;
 using sw::test::http_response;
@@ -115,6 +120,54 @@ http_response echo(const http_request& r) {
     return res;
 }
 
+http_response stall(const http_request&) {
+    http_response res;
+    res.stall = true;
+    return res;
+}
+
+http_response reset(const http_request&) {
+    http_response res;
+    res.reset = true;
+    return res;
+}
+
+// Answers one connection with fixed bytes, for responses the test server cannot produce.
+class raw_server {
+  public:
+    explicit raw_server(std::string reply) : reply_(std::move(reply)) {
+        acceptor_.open(tcp::v4());
+        acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        acceptor_.listen();
+        thread_ = std::thread([this] {
+            boost::system::error_code ec;
+            tcp::socket s(ioc_);
+            acceptor_.accept(s, ec);
+            if (ec) return;
+            std::string head;
+            net::read_until(s, net::dynamic_buffer(head), "\r\n\r\n", ec);
+            net::write(s, net::buffer(reply_), ec);
+            s.shutdown(tcp::socket::shutdown_both, ec);
+        });
+    }
+    ~raw_server() {
+        // Unblocks accept() if the test never connected.
+        boost::system::error_code ec;
+        tcp::socket poke(ioc_);
+        poke.connect(acceptor_.local_endpoint(), ec);
+        thread_.join();
+    }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/";
+    }
+
+  private:
+    std::string reply_;
+    net::io_context ioc_;
+    tcp::acceptor acceptor_{ioc_};
+    std::thread thread_;
+};
+
 }  // namespace
 
 TEST_CASE("client: GET and POST round trips with headers", "[http][client]") {
@@ -186,11 +239,7 @@ TEST_CASE("client: connection refused is a connect failure naming the URL", "[ht
 
 TEST_CASE("client: a stalled server times out within the attempt's deadline", "[http][client]") {
     scoped_env env;
-    http_server server([](const http_request&) {
-        http_response res;
-        res.stall = true;
-        return res;
-    });
+    http_server server(stall);
     driver d;
     sw::http::options opts;
     opts.timeout = std::chrono::milliseconds(300);
@@ -208,11 +257,7 @@ TEST_CASE("client: a stalled server times out within the attempt's deadline", "[
 
 TEST_CASE("client: a reset connection is an io failure", "[http][client]") {
     scoped_env env;
-    http_server server([](const http_request&) {
-        http_response res;
-        res.reset = true;
-        return res;
-    });
+    http_server server(reset);
     driver d;
     const auto e = d.failure(server.base_url() + "/");
     CHECK(e.kind() == failure_kind::io);
@@ -232,6 +277,37 @@ TEST_CASE("client: a response body over max_body is a protocol failure", "[http]
     CHECK(e.kind() == failure_kind::protocol);
     opts.max_body = 1000;
     CHECK(d.get(server.base_url() + "/big", opts).body.size() == 1000);
+}
+
+TEST_CASE("client: chunked responses are decoded", "[http][client]") {
+    scoped_env env;
+    raw_server server(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n");
+    driver d;
+    CHECK(d.get(server.url()).body == "hello, world");
+}
+
+TEST_CASE("client: malformed and truncated responses", "[http][client]") {
+    scoped_env env;
+    driver d;
+    SECTION("garbage is a protocol failure") {
+        raw_server server("SMTP ready\r\n\r\n");
+        CHECK(d.failure(server.url()).kind() == failure_kind::protocol);
+    }
+    SECTION("a chunked body over max_body is a protocol failure") {
+        raw_server server(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+        sw::http::options opts;
+        opts.max_body = 10;
+        CHECK(d.failure(server.url(), opts).kind() == failure_kind::protocol);
+    }
+    SECTION("a body cut short is an io failure") {
+        raw_server server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+        const auto e = d.failure(server.url());
+        CHECK(e.kind() == failure_kind::io);
+    }
 }
 
 TEST_CASE("client: keep-alive reuses one connection per host", "[http][client]") {
@@ -274,11 +350,7 @@ TEST_CASE("client: a stale kept-alive connection is retried once on a fresh one"
     CHECK(seen[2].path == "/second");
 
     // A fresh connection is not retried.
-    http_server resetting([](const http_request&) {
-        http_response res;
-        res.reset = true;
-        return res;
-    });
+    http_server resetting(reset);
     CHECK(d.failure(resetting.base_url() + "/").kind() == failure_kind::io);
 }
 
@@ -384,6 +456,17 @@ TEST_CASE("client: http through HTTP_PROXY sends the absolute URL", "[http][clie
     CHECK(seen[0].header("Host") == "origin.invalid:8080");
     CHECK(seen[0].header("Proxy-Authorization").empty());
 
+    SECTION("default ports are left out; proxy credentials are sent") {
+        const std::string with_auth = "http://u:p@127.0.0.1:" + std::to_string(proxy.port());
+        env.set("http_proxy", with_auth.c_str());
+        env.set("HTTP_PROXY", nullptr);
+        CHECK(d.get("http://Origin.Invalid/").body == "from proxy");
+        seen = rec.all();
+        REQUIRE(seen.size() == 2);
+        CHECK(seen[1].target == "http://origin.invalid/");
+        CHECK(seen[1].header("Host") == "origin.invalid");
+        CHECK(seen[1].header("Proxy-Authorization") == "Basic dTpw");  // u:p
+    }
     SECTION("NO_PROXY match goes direct") {
         http_server direct(echo);
         env.set("NO_PROXY", "127.0.0.1");
