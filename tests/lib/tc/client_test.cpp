@@ -244,20 +244,12 @@ TEST_CASE("through an HTTP proxy the origin's target, host and port are signed",
         results.push_back(hawk_authenticate(origin, false, lookup, real_clock().now()));
         return ok(json::object{});
     });
-    const char* old_proxy = std::getenv("HTTP_PROXY");
-    const std::string saved = old_proxy ? old_proxy : "";
-    ::setenv("HTTP_PROXY", proxy.base_url().c_str(), 1);
-    ::unsetenv("NO_PROXY");
-    ::unsetenv("no_proxy");
+    env_var proxy_var("HTTP_PROXY", proxy.base_url().c_str());
+    env_var no_proxy("NO_PROXY", nullptr);
+    env_var no_proxy_lower("no_proxy", nullptr);
     tc::client c(fx.http, "http://tc.example.com:8080",
                  credentials{"tester", "no-secret-but-long", ""});
-    try {
-        run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
-    } catch (...) {
-        old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
-        throw;
-    }
-    old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
+    run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].method == "DELETE");
     CHECK(seen[0].target ==
@@ -504,4 +496,19 @@ TEST_CASE("TLS verification failure is 'refused', names the URL and is not retri
     CHECK(e.code() == exit_code::refused);
     CHECK_THAT(std::string(e.what()), Catch::Contains(srv.server->base_url()));
     CHECK(srv.count() == 0);
+}
+
+TEST_CASE("a private CA given in SSL_CERT_FILE is trusted", "[tc][client]") {
+    temp_dir dir;
+    const auto files = make_test_certificates(dir.path().string());
+    scripted srv({ok(json::object{{"secret", {{"a", 1}}}})}, &files);
+    env_var ca_file("SSL_CERT_FILE", dir.file("ca.pem").c_str());
+    fixture fx;  // the TLS context is created on first use, after the variable is set
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    const auto v = run_coro(fx.ioc, c.get_secret("x"));
+    REQUIRE(v);
+    CHECK(v->as_object().at("a") == 1);
+    // Signed for the default https port when the URL names it.
+    const auto req = srv.at(0);
+    CHECK(hawk_authenticate(req, true, lookup, real_clock().now()).ok);
 }
