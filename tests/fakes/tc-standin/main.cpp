@@ -42,6 +42,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
         }
         sw::test::tls_files tls;
         if (!tls_dir.empty()) {
+            std::filesystem::create_directories(tls_dir);
             tls = sw::test::make_test_certificates(tls_dir);
             opts.tls = &tls;
         }

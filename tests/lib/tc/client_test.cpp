@@ -116,17 +116,6 @@ struct fixture {
     http::client http{ioc.get_executor()};
 };
 
-template <class F>
-tc::api_error expect_api_error(F&& f) {
-    try {
-        f();
-    } catch (const tc::api_error& e) {
-        return e;
-    }
-    FAIL("no tc::api_error thrown");
-    throw std::logic_error("unreachable");
-}
-
 }  // namespace
 
 TEST_CASE("backoff delays grow, are jittered and capped", "[tc][client]") {
@@ -232,7 +221,7 @@ TEST_CASE("authenticated calls carry a Hawk header that verifies, with the certi
     auto bad = creds;
     bad.access_token[0] = bad.access_token[0] == 'A' ? 'B' : 'A';
     c.set_credentials(bad);
-    const auto e = expect_api_error(
+    const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
     CHECK(e.status() == 401);
     CHECK(e.code() == exit_code::refused);
@@ -255,20 +244,12 @@ TEST_CASE("through an HTTP proxy the origin's target, host and port are signed",
         results.push_back(hawk_authenticate(origin, false, lookup, real_clock().now()));
         return ok(json::object{});
     });
-    const char* old_proxy = std::getenv("HTTP_PROXY");
-    const std::string saved = old_proxy ? old_proxy : "";
-    ::setenv("HTTP_PROXY", proxy.base_url().c_str(), 1);
-    ::unsetenv("NO_PROXY");
-    ::unsetenv("no_proxy");
+    env_var proxy_var("HTTP_PROXY", proxy.base_url().c_str());
+    env_var no_proxy("NO_PROXY", nullptr);
+    env_var no_proxy_lower("no_proxy", nullptr);
     tc::client c(fx.http, "http://tc.example.com:8080",
                  credentials{"tester", "no-secret-but-long", ""});
-    try {
-        run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
-    } catch (...) {
-        old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
-        throw;
-    }
-    old_proxy ? (void)::setenv("HTTP_PROXY", saved.c_str(), 1) : (void)::unsetenv("HTTP_PROXY");
+    run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].method == "DELETE");
     CHECK(seen[0].target ==
@@ -297,7 +278,7 @@ TEST_CASE("other 4xx fail at once with the service's code and message", "[tc][cl
     tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
     c.set_retry_scale(0.01);
     tc::error_report rep{"k", "t", "d", {}};
-    const auto e = expect_api_error(
+    const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.report_worker_error("proj/pool", "wg", "wid", rep)); });
     CHECK(srv.count() == 1);
     CHECK(e.status() == 400);
@@ -318,7 +299,8 @@ TEST_CASE("401 and 403 are 'refused'", "[tc][client]") {
             {status(s, R"({"code":"AuthenticationFailed","message":"Unauthorized: Bad mac"})")});
         tc::client c(fx.http, srv.server->base_url(),
                      credentials{"tester", "no-secret-but-long", ""});
-        const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("worker-pool:a/b")); });
+        const auto e =
+            expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("worker-pool:a/b")); });
         CHECK(e.code() == exit_code::refused);
         CHECK(e.status() == s);
         CHECK(srv.count() == 1);
@@ -332,7 +314,7 @@ TEST_CASE("exhausted retries are 'unavailable' and name the URL; non-JSON bodies
     scripted srv({status(502, html)});
     tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
     c.set_retry_scale(0.01);
-    const auto e = expect_api_error(
+    const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
     CHECK(e.code() == exit_code::unavailable);
     CHECK(e.status() == 502);
@@ -355,7 +337,7 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
         tc::client c(fx.http, srv.server->base_url(),
                      credentials{"tester", "no-secret-but-long", ""});
         c.set_retry_scale(0.01);
-        const auto e = expect_api_error(
+        const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(srv.count() == 1);
         CHECK(e.maybe_delivered());
@@ -367,7 +349,7 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
         tc::client c(fx.http, srv.server->base_url(),
                      credentials{"tester", "no-secret-but-long", ""});
         c.set_retry_scale(0.01);
-        const auto e = expect_api_error(
+        const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(srv.count() == 1);
         CHECK(e.maybe_delivered());
@@ -407,7 +389,7 @@ TEST_CASE("reregisterWorker is retried after connection refused", "[tc][client]"
     // Nothing listening at all: exhausted, and known not to have been delivered.
     late.reset();
     c.set_retry_scale(0.01);
-    const auto e = expect_api_error([&] {
+    const auto e = expect_error<tc::api_error>([&] {
         run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", std::string(44, 'o')));
     });
     CHECK(e.code() == exit_code::unavailable);
@@ -436,14 +418,14 @@ TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc]
         scripted srv({status(200, "{\"secret\": ")});
         tc::client c(fx.http, srv.server->base_url(),
                      credentials{"tester", "no-secret-but-long", ""});
-        const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("x")); });
+        const auto e = expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("x")); });
         CHECK_THAT(std::string(e.what()), Catch::Contains("malformed JSON"));
         CHECK(e.code() == exit_code::unavailable);
     }
     SECTION("missing fields") {
         scripted srv({ok(json::object{{"expires", "2030-01-01T00:00:00Z"}, {"secret", "s"}})});
         tc::client c(fx.http, srv.server->base_url(), std::nullopt);
-        const auto e = expect_api_error(
+        const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.register_worker("a/b", "p", "g", "i", {}, std::nullopt)); });
         CHECK_THAT(std::string(e.what()), Catch::Contains("missing field credentials"));
     }
@@ -452,7 +434,7 @@ TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc]
                                       {"credentials", {{"clientId", "c"}, {"accessToken", "t"}}},
                                       {"secret", "s"}})});
         tc::client c(fx.http, srv.server->base_url(), std::nullopt);
-        const auto e = expect_api_error(
+        const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.register_worker("a/b", "p", "g", "i", {}, std::nullopt)); });
         CHECK_THAT(std::string(e.what()), Catch::Contains("expires"));
     }
@@ -461,7 +443,7 @@ TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc]
         scripted srv(
             {status(400, R"({"code":"InputError","message":"bad )" + proof_secret + R"("})")});
         tc::client c(fx.http, srv.server->base_url(), std::nullopt);
-        const auto e = expect_api_error([&] {
+        const auto e = expect_error<tc::api_error>([&] {
             run_coro(fx.ioc,
                      c.register_worker("a/b", "p", "g", "i",
                                        json::object{{"staticSecret", proof_secret}}, std::nullopt));
@@ -510,8 +492,23 @@ TEST_CASE("TLS verification failure is 'refused', names the URL and is not retri
     scripted srv({ok(json::object{})}, &files);
     tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
     c.set_retry_scale(0.01);
-    const auto e = expect_api_error([&] { run_coro(fx.ioc, c.get_secret("x")); });
+    const auto e = expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("x")); });
     CHECK(e.code() == exit_code::refused);
     CHECK_THAT(std::string(e.what()), Catch::Contains(srv.server->base_url()));
     CHECK(srv.count() == 0);
+}
+
+TEST_CASE("a private CA given in SSL_CERT_FILE is trusted", "[tc][client]") {
+    temp_dir dir;
+    const auto files = make_test_certificates(dir.path().string());
+    scripted srv({ok(json::object{{"secret", {{"a", 1}}}})}, &files);
+    env_var ca_file("SSL_CERT_FILE", dir.file("ca.pem").c_str());
+    fixture fx;  // the TLS context is created on first use, after the variable is set
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    const auto v = run_coro(fx.ioc, c.get_secret("x"));
+    REQUIRE(v);
+    CHECK(v->as_object().at("a") == 1);
+    // Signed for the default https port when the URL names it.
+    const auto req = srv.at(0);
+    CHECK(hawk_authenticate(req, true, lookup, real_clock().now()).ok);
 }

@@ -69,17 +69,6 @@ struct env {
     }
 };
 
-template <class F>
-tc::api_error expect_api_error(F&& f) {
-    try {
-        f();
-    } catch (const tc::api_error& e) {
-        return e;
-    }
-    FAIL("no tc::api_error thrown");
-    throw std::logic_error("unreachable");
-}
-
 }  // namespace
 
 TEST_CASE("stand-in: register, reregister, secrets, should-terminate, error report, remove",
@@ -129,7 +118,7 @@ TEST_CASE("stand-in: register, reregister, secrets, should-terminate, error repo
 
     run_coro(e.ioc, c.remove_worker("proj/pool", "wg", "wid"));
     // A removed static worker cannot register again.
-    const auto err = expect_api_error([&] { e.register_static(); });
+    const auto err = expect_error<tc::api_error>([&] { e.register_static(); });
     CHECK(err.status() == 400);
     CHECK_THAT(std::string(err.what()), Catch::Contains("worker is not running"));
 
@@ -159,7 +148,7 @@ TEST_CASE("stand-in: a stale registration secret gets 400", "[tc][standin]") {
     const auto reg = e.register_static();
     auto c = e.client(reg.creds);
     run_coro(e.ioc, c.reregister_worker("proj/pool", "wg", "wid", reg.secret));
-    const auto err = expect_api_error(
+    const auto err = expect_error<tc::api_error>(
         [&] { run_coro(e.ioc, c.reregister_worker("proj/pool", "wg", "wid", reg.secret)); });
     CHECK(err.status() == 400);
     CHECK(err.tc_code() == "InputError");
@@ -178,12 +167,12 @@ TEST_CASE("stand-in: an answer lost after reregistration burns the secret", "[tc
     lost.count = 1;
     e.standin->add_fault(lost);
     auto c = e.client(reg.creds);
-    const auto err = expect_api_error(
+    const auto err = expect_error<tc::api_error>(
         [&] { run_coro(e.ioc, c.reregister_worker("proj/pool", "wg", "wid", reg.secret)); });
     CHECK(err.maybe_delivered());
     CHECK(e.standin->registration_secret("proj/pool/wg/wid") != reg.secret);
     // The next attempt with the old secret is refused; the old credentials still work meanwhile.
-    const auto again = expect_api_error(
+    const auto again = expect_error<tc::api_error>(
         [&] { run_coro(e.ioc, c.reregister_worker("proj/pool", "wg", "wid", reg.secret)); });
     CHECK(again.status() == 400);
     CHECK(run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")));
@@ -196,8 +185,8 @@ TEST_CASE("stand-in: Hawk and scope failures", "[tc][standin]") {
         auto bad = reg.creds;
         bad.access_token[3] = bad.access_token[3] == 'x' ? 'y' : 'x';
         auto c = e.client(bad);
-        const auto err =
-            expect_api_error([&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
+        const auto err = expect_error<tc::api_error>(
+            [&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
         CHECK(err.status() == 401);
         CHECK(err.code() == exit_code::refused);
         CHECK_THAT(std::string(err.what()), Catch::Contains("Bad mac"));
@@ -205,28 +194,28 @@ TEST_CASE("stand-in: Hawk and scope failures", "[tc][standin]") {
     SECTION("expired certificate -> 401") {
         e.clk.advance(std::chrono::hours(2));
         auto c = e.client(reg.creds);
-        const auto err =
-            expect_api_error([&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
+        const auto err = expect_error<tc::api_error>(
+            [&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
         CHECK(err.status() == 401);
         CHECK_THAT(std::string(err.what()), Catch::Contains("ext.certificate.expiry < now"));
     }
     SECTION("certificate omitted -> 401") {
         auto c = e.client(credentials{reg.creds.client_id, reg.creds.access_token, ""});
-        const auto err =
-            expect_api_error([&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
+        const auto err = expect_error<tc::api_error>(
+            [&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
         CHECK(err.status() == 401);
     }
     SECTION("another worker's secret -> 403") {
         auto c = e.client(reg.creds);
-        const auto err =
-            expect_api_error([&] { run_coro(e.ioc, c.get_secret("worker-pool:other/pool")); });
+        const auto err = expect_error<tc::api_error>(
+            [&] { run_coro(e.ioc, c.get_secret("worker-pool:other/pool")); });
         CHECK(err.status() == 403);
         CHECK(err.tc_code() == "InsufficientScopes");
     }
     SECTION("unauthenticated -> 403") {
         auto c = e.client(std::nullopt);
-        const auto err =
-            expect_api_error([&] { run_coro(e.ioc, c.remove_worker("proj/pool", "wg", "wid")); });
+        const auto err = expect_error<tc::api_error>(
+            [&] { run_coro(e.ioc, c.remove_worker("proj/pool", "wg", "wid")); });
         CHECK(err.status() == 403);
     }
 }
@@ -236,7 +225,7 @@ TEST_CASE("stand-in: registration refusals", "[tc][standin]") {
     auto c = e.client(std::nullopt);
     auto reg = [&](const std::string& pool, const std::string& prov, const std::string& wid,
                    json::object proof) {
-        return expect_api_error([&] {
+        return expect_error<tc::api_error>([&] {
             run_coro(e.ioc, c.register_worker(pool, prov, "wg", wid, proof, std::nullopt));
         });
     };
@@ -268,8 +257,8 @@ TEST_CASE("stand-in: runtime files (faults.json, secrets.json) are re-read per r
 
     e.dir.write("state/faults.json", R"([{"path": "/secret/", "status": 500}])");
     c.set_retry_scale(0.0005);  // secrets.get keeps trying for 15 minutes unscaled
-    const auto err =
-        expect_api_error([&] { run_coro(e.ioc, c.get_secret("worker-type:proj/pool")); });
+    const auto err = expect_error<tc::api_error>(
+        [&] { run_coro(e.ioc, c.get_secret("worker-type:proj/pool")); });
     CHECK(err.code() == exit_code::unavailable);
     CHECK(err.status() == 500);
 
