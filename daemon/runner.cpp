@@ -357,7 +357,8 @@ struct runner::impl {
         }
         if (finished) co_return;
         log::error("Autologin: no session for {} appeared within 2 minutes of the reboot", user);
-        co_await report_error("autologin: no session for " + user + " after the reboot");
+        const std::string why = "autologin: no session for " + user + " after the reboot";
+        co_await report_error(why);
     }
 
     void check_results() {
@@ -373,11 +374,12 @@ struct runner::impl {
         st = std::move(fresh);
         remember_secrets();
         proof = co_await provider->identity_proof(st);
-        if (!proof) {
-            if (st.creds.client_id.empty() && provider_registers(cfg.provider_type))
-                throw failure(exit_code::internal, "provider gave no identity proof");
+        if (provider_registers(cfg.provider_type)) {
+            if (!proof) throw failure(exit_code::internal, "provider gave no identity proof");
+            // Credentials come from registerWorker; the rest is checked after it.
+        } else {
+            check_results();
         }
-        check_results();
         push(event_type::provider_configured);
     }
 
@@ -396,9 +398,12 @@ struct runner::impl {
         log::info("Registering worker {}/{} in pool {} with worker-manager", st.worker_group,
                   st.worker_id, st.worker_pool_id);
         auto c = tc_client(false);
+        // Locals, not temporaries, across co_await: GCC 12 mishandles temporaries of a
+        // conditional expression in a co_await full-expression.
+        const boost::json::object proof_obj = proof ? *proof : boost::json::object{};
+        const auto boot_time = platform::system_boot_time();
         auto res = co_await c.register_worker(st.worker_pool_id, st.provider_id, st.worker_group,
-                                              st.worker_id, proof ? *proof : boost::json::object{},
-                                              platform::system_boot_time());
+                                              st.worker_id, proof_obj, boot_time);
         st.creds = res.creds;
         st.credentials_expire = res.expires;
         st.registration_secret = res.secret;
@@ -407,6 +412,7 @@ struct runner::impl {
         st.remote_config = json::merge(st.remote_config, wm.config);
         for (auto& f : wm.files) st.files.push_back(worker_file_from_json(f));
         log::info("Registered; credentials expire at {}", format_rfc3339_ms(res.expires));
+        check_results();
         event ev;
         ev.type = event_type::registered;
         ev.deadline = res.expires;
@@ -712,7 +718,7 @@ struct runner::impl {
                                 {"certificate", st.creds.certificate}}});
         // Keep the config file on disk current too.
         try {
-            worker->configure_run(st);
+            worker->set_credentials(st);
             auto p = worker->plan_start(st);
             if (!p.config_path.empty())
                 platform::write_private_file_atomic(p.config_path, p.config_contents);

@@ -24,6 +24,10 @@ std::optional<std::string> optional_key(const boost::json::object& w, std::strin
 /// becomes sw::failure(config) naming the key.
 void set_key(run_state& s, std::string_view path, boost::json::value v);
 
+/// Sets the certificate at `path` when there is one; removes a stale one when the new
+/// credentials are permanent.
+void set_certificate(run_state& s, std::string_view path);
+
 /// For every (config key, provider-metadata key) pair: copies the metadata value when
 /// present, otherwise logs that it is not available (the Go runner's wording).
 void copy_metadata(run_state& s,

@@ -27,16 +27,19 @@ public:
                           {"region", "region"}});
         set_key(s, "workerLocation", boost::json::string(worker_location_json(s)));
         set_key(s, "rootUrl", boost::json::string(s.root_url));
-        set_key(s, "taskcluster.clientId", boost::json::string(s.creds.client_id));
-        set_key(s, "taskcluster.accessToken", boost::json::string(s.creds.access_token));
-        if (!s.creds.certificate.empty())
-            set_key(s, "taskcluster.certificate", boost::json::string(s.creds.certificate));
+        set_credentials(s);
         set_key(s, "workerId", boost::json::string(s.worker_id));
         set_key(s, "workerGroup", boost::json::string(s.worker_group));
         // The Go code indexed the split without checking (a crash on "noslash"): refuse instead.
         const auto [provisioner_id, worker_type] = split_worker_pool_id(s.worker_pool_id);
         set_key(s, "provisionerId", boost::json::string(provisioner_id));
         set_key(s, "workerType", boost::json::string(worker_type));
+    }
+
+    void set_credentials(run_state& s) const override {
+        set_key(s, "taskcluster.clientId", boost::json::string(s.creds.client_id));
+        set_key(s, "taskcluster.accessToken", boost::json::string(s.creds.access_token));
+        set_certificate(s, "taskcluster.certificate");
     }
 
     start_plan plan_start(const run_state& s) const override {

@@ -10,6 +10,7 @@ class dummy final : public worker_impl {
 public:
     std::string_view name() const override { return "dummy"; }
     void configure_run(run_state&) const override {}
+    void set_credentials(run_state&) const override {}
     start_plan plan_start(const run_state&) const override {
         start_plan p;
         p.protocol = false;

@@ -40,14 +40,17 @@ public:
 
         const auto [provisioner_id, worker_type] = split_worker_pool_id(s.worker_pool_id);
         set_key(s, "rootURL", boost::json::string(s.root_url));
-        set_key(s, "clientId", boost::json::string(s.creds.client_id));
-        set_key(s, "accessToken", boost::json::string(s.creds.access_token));
+        set_credentials(s);
         set_key(s, "provisionerId", boost::json::string(provisioner_id));
         set_key(s, "workerType", boost::json::string(worker_type));
         set_key(s, "workerGroup", boost::json::string(s.worker_group));
         set_key(s, "workerId", boost::json::string(s.worker_id));
-        if (!s.creds.certificate.empty())
-            set_key(s, "certificate", boost::json::string(s.creds.certificate));
+    }
+
+    void set_credentials(run_state& s) const override {
+        set_key(s, "clientId", boost::json::string(s.creds.client_id));
+        set_key(s, "accessToken", boost::json::string(s.creds.access_token));
+        set_certificate(s, "certificate");
     }
 
     start_plan plan_start(const run_state& s) const override {

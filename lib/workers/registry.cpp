@@ -42,6 +42,26 @@ void set_key(run_state& s, std::string_view path, boost::json::value v) {
     }
 }
 
+void set_certificate(run_state& s, std::string_view path) {
+    if (!s.creds.certificate.empty()) {
+        set_key(s, path, boost::json::string(s.creds.certificate));
+        return;
+    }
+    // Remove a certificate left from earlier temporary credentials.
+    const auto dot = path.rfind('.');
+    boost::json::value* parent = &s.worker_config;
+    if (dot != std::string_view::npos) {
+        try {
+            parent = const_cast<boost::json::value*>(
+                &sw::json::get_path(s.worker_config, path.substr(0, dot)));
+        } catch (const std::out_of_range&) {
+            return;
+        }
+    }
+    if (auto* o = parent->if_object())
+        o->erase(path.substr(dot == std::string_view::npos ? 0 : dot + 1));
+}
+
 void copy_metadata(run_state& s,
                    std::initializer_list<std::pair<std::string_view, std::string_view>> keys) {
     for (const auto& [cfg_key, md_key] : keys) {

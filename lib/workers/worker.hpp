@@ -37,6 +37,9 @@ public:
     /// Sets the derived config keys (they override everything else). Logs what it cannot set.
     /// Throws sw::failure for impossible states (e.g. a worker pool id without '/').
     virtual void configure_run(run_state& state) const = 0;
+    /// Puts the current credentials into the worker config (also part of configure_run), for
+    /// renewals.
+    virtual void set_credentials(run_state& state) const = 0;
     /// The process to start and the config file to write, from the final state.
     virtual start_plan plan_start(const run_state& state) const = 0;
 };

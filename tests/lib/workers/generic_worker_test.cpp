@@ -215,3 +215,32 @@ TEST_CASE("dummy: no process, no protocol, no config changes", "[workers][dummy]
     CHECK(p.config_path.empty());
     CHECK(p.config_contents.empty());
 }
+
+TEST_CASE("set_credentials updates only the credential keys", "[workers]") {
+    for (const char* impl : {"generic-worker", "docker-worker"}) {
+        INFO(impl);
+        sw::config::runner_config cfg;
+        cfg.worker_implementation = impl;
+        cfg.worker = boost::json::parse(R"({"path":"/x","configPath":"/c.json"})").as_object();
+        const auto w = sw::workers::make_worker(cfg);
+        const std::string prefix = std::string(impl) == "docker-worker" ? "taskcluster." : "";
+        auto s = base_state();
+        w->configure_run(s);
+        CHECK(get(s, (prefix + "certificate").c_str()) == R"("cert")");
+        const auto before = sw::json::to_sorted_json(s.worker_config);
+
+        s.creds = {"ci2", "at2", "cert2"};
+        w->set_credentials(s);
+        CHECK(get(s, (prefix + "clientId").c_str()) == R"("ci2")");
+        CHECK(get(s, (prefix + "accessToken").c_str()) == R"("at2")");
+        CHECK(get(s, (prefix + "certificate").c_str()) == R"("cert2")");
+
+        // Permanent credentials after temporary ones: no stale certificate is left behind.
+        s.creds = {"ci", "at", ""};
+        w->set_credentials(s);
+        CHECK_FALSE(has(s, (prefix + "certificate").c_str()));
+        s.creds = {"ci", "at", "cert"};
+        w->set_credentials(s);
+        CHECK(sw::json::to_sorted_json(s.worker_config) == before);
+    }
+}
