@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
             io.run();
             r.reset();
         }
+        sw::log::flush();
         return code;
     } catch (const sw::failure& f) {
         sw::log::error("{}", f.what());

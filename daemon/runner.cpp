@@ -16,6 +16,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/files/extract.hpp"
+#include "lib/health/server.hpp"
 #include "lib/http/client.hpp"
 #include "lib/json/worker_config.hpp"
 #include "lib/log/log.hpp"
@@ -102,6 +103,11 @@ struct runner::impl {
     asio::signal_set signals;
     bool finished = false;
 
+    // Observability
+    std::unique_ptr<health::server> health_server;
+    std::uint64_t renewals = 0;
+    std::uint64_t renewal_failures = 0;
+
     impl(asio::io_context& io_, config::runner_config cfg_, run_options opts_)
         : io(io_),
           cfg(std::move(cfg_)),
@@ -180,6 +186,18 @@ struct runner::impl {
             log::error("{}", f.what());
             co_return to_int(f.code());
         }
+        if (cfg.health && !cfg.health->listen.empty()) {
+            try {
+                health_server = std::make_unique<health::server>(
+                    io.get_executor(), cfg.health->listen, [this] { return health_snapshot(); });
+                health_server->start();
+                log::info("Health endpoint on {} (port {})", cfg.health->listen,
+                          health_server->port());
+            } catch (const failure& f) {
+                log::error("{}", f.what());
+                co_return to_int(f.code());
+            }
+        }
         platform::disable_oom_killer(::getpid());
         spawn(watch_signals());
         if (auto wd = notifier.watchdog_interval()) spawn(watchdog(*wd));
@@ -203,6 +221,22 @@ struct runner::impl {
                 co_await perform(a);
             }
         }
+    }
+
+    health::snapshot health_snapshot() const {
+        health::snapshot h;
+        h.stage = std::string(to_string(fsm.current()));
+        h.worker_running = fsm.current() == state::stage::running;
+        h.finished = finished;
+        if (st.credentials_expire)
+            h.credentials_expiry_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                            st.credentials_expire->time_since_epoch())
+                                            .count();
+        h.renewals = renewals;
+        h.renewal_failures = renewal_failures;
+        h.log_dropped = log::dropped_count();
+        h.termination_notice = notice.has_value();
+        return h;
     }
 
     /// Sleeps until an event arrives or the machine's next deadline passes. Deadlines are wall
@@ -252,6 +286,7 @@ struct runner::impl {
         else
             log::error("Exiting with code {}: {}", code, a.reason);
         signals.cancel();
+        if (health_server) health_server->stop();
         co_return code;
     }
 
@@ -437,6 +472,7 @@ struct runner::impl {
             log::info("Re-registered; credentials expire at {}", format_rfc3339_ms(res.expires));
             ev.type = event_type::reregistered;
             ev.deadline = res.expires;
+            ++renewals;
         } catch (const tc::api_error& e) {
             log::error("Error calling reregisterWorker: {}", e.what());
             ev.type = event_type::reregister_failed;
@@ -447,6 +483,7 @@ struct runner::impl {
             ev.type = event_type::reregister_failed;
             ev.reason = e.what();
         }
+        if (ev.type == event_type::reregister_failed) ++renewal_failures;
         push(std::move(ev));
     }
 
