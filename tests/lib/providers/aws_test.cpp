@@ -87,13 +87,9 @@ TEST_CASE("aws user data errors name the user data", "[providers][aws]") {
     f.write_metadata(R"({"paths":{"/latest/user-data":"{\"workerPoolId\":\"w/p\"}"}})");
     auto p = providers::make_provider(f.cfg, f.ctx);
     run_state st;
-    try {
-        f.run(p->configure(st));
-        FAIL("configure succeeded");
-    } catch (const failure& e) {
-        CHECK(e.code() == exit_code::config);
-        CHECK(std::string(e.what()) == "could not query user data: missing providerId");
-    }
+    const auto e = f.failure_of(p->configure(st));
+    CHECK(e.code() == exit_code::config);
+    CHECK(std::string(e.what()) == "could not query user data: missing providerId");
 }
 
 TEST_CASE("aws gives up on an unreachable metadata service with exit 69", "[providers][aws]") {
@@ -101,13 +97,9 @@ TEST_CASE("aws gives up on an unreachable metadata service with exit 69", "[prov
     f.ctx.aws_metadata_endpoint = "http://127.0.0.1:1";
     auto p = providers::make_provider(f.cfg, f.ctx);
     run_state st;
-    try {
-        f.run(p->configure(st));
-        FAIL("configure succeeded");
-    } catch (const failure& e) {
-        CHECK(e.code() == exit_code::unavailable);
-        CHECK_THAT(e.what(), Catch::Contains("http://127.0.0.1:1/latest/api/token"));
-    }
+    const auto e = f.failure_of(p->configure(st));
+    CHECK(e.code() == exit_code::unavailable);
+    CHECK_THAT(e.what(), Catch::Contains("http://127.0.0.1:1/latest/api/token"));
 }
 
 TEST_CASE("aws check_termination_now", "[providers][aws]") {

@@ -1,5 +1,6 @@
 #pragma once
 // Runs providers in-process against the loopback metadata fakes.
+#include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
 #include "lib/http/client.hpp"
 #include "lib/providers/provider.hpp"
@@ -19,15 +20,38 @@
 
 namespace sw::test {
 
-struct provider_fixture {
-    temp_dir dir;
-    std::unique_ptr<metadata_fake> fake;
-    std::unique_ptr<http_server> server;
+/// An event loop, an HTTP client and a provider context, with helpers to run coroutines.
+struct provider_env {
     boost::asio::io_context io;
     http::client http{io.get_executor()};
     manual_clock clk{wall_clock::now()};
     providers::context ctx{io.get_executor(), http, clk};
     config::runner_config cfg;
+
+    template <class T>
+    T run(boost::asio::awaitable<T> a) {
+        auto fut = boost::asio::co_spawn(io, std::move(a), boost::asio::use_future);
+        io.restart();
+        io.run();
+        return fut.get();
+    }
+
+    /// The sw::failure that `a` ends with (exit code ok, "no failure", when it succeeds).
+    template <class T>
+    failure failure_of(boost::asio::awaitable<T> a) {
+        try {
+            run(std::move(a));
+        } catch (const failure& e) {
+            return e;
+        }
+        return failure(exit_code::ok, "no failure");
+    }
+};
+
+struct provider_fixture : provider_env {
+    temp_dir dir;
+    std::unique_ptr<metadata_fake> fake;
+    std::unique_ptr<http_server> server;
 
     /// Serves `c`'s fake (or `handler`, when given) and points the context at it.
     explicit provider_fixture(cloud c, http_handler handler = nullptr) {
@@ -38,14 +62,6 @@ struct provider_fixture {
         ctx.azure_imds_endpoint = server->base_url();
         ctx.time_scale = 0.01;
         cfg.provider_type = c == cloud::aws ? "aws" : c == cloud::google ? "google" : "azure";
-    }
-
-    template <class T>
-    T run(boost::asio::awaitable<T> a) {
-        auto fut = boost::asio::co_spawn(io, std::move(a), boost::asio::use_future);
-        io.restart();
-        io.run();
-        return fut.get();
     }
 
     /// Runs `a` while `side` runs alongside (e.g. switching termination on after a while).
