@@ -47,8 +47,12 @@ boost::asio::awaitable<http::header_list> aws_imds::token_headers(bool retry, bo
 boost::asio::awaitable<http::response> aws_imds::fetch(std::string_view path, bool retry) {
     for (int attempt = 0;; ++attempt) {
         auto headers = co_await token_headers(retry, attempt > 0);
-        auto resp = retry ? co_await svc_.send("GET", path, std::move(headers))
-                          : co_await svc_.get_once(path, std::move(headers));
+        // (No co_await inside ?: : GCC 12 miscompiles it.)
+        http::response resp;
+        if (retry)
+            resp = co_await svc_.send("GET", path, std::move(headers));
+        else
+            resp = co_await svc_.get_once(path, std::move(headers));
         if (resp.status != 401 || v1_ || attempt > 0) co_return resp;
     }
 }

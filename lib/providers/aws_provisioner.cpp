@@ -127,6 +127,9 @@ class aws_provisioner_provider final : public provider {
             req.url = url;
             req.headers.emplace_back("Accept", "application/json");
             const auto resp = co_await send_with_retries(ctx_, req, rs);
+            if (resp.status == 401 || resp.status == 403)
+                throw failure(exit_code::refused,
+                              "GET " + url + ": HTTP status " + std::to_string(resp.status));
             secret = parse::aws_provisioner_secret_from_json(body_or_throw(resp, "GET", url));
         } catch (const failure& e) {
             get_error = std::make_exception_ptr(

@@ -51,9 +51,9 @@ class google_provider final : public provider {
         md["zone"] = zone;
         md["region"] = region;
         md["public-hostname"] = co_await get("/instance/hostname");
-        if (auto ip = co_await get_optional(
-                "/instance/network-interfaces/0/access-configs/0/external-ip"))
-            md["public-ipv4"] = *ip;
+        const auto ip =
+            co_await get_optional("/instance/network-interfaces/0/access-configs/0/external-ip");
+        if (ip) md["public-ipv4"] = *ip;
         md["local-ipv4"] = co_await get("/instance/network-interfaces/0/ip");
 
         state.root_url = ud.root_url;
@@ -78,8 +78,11 @@ class google_provider final : public provider {
     bool dynamic() const override { return true; }
 
     boost::asio::awaitable<std::optional<termination_notice>> check_termination_now() override {
-        if (!parse::gce_preempted(co_await get("/instance/preempted"))) co_return std::nullopt;
-        co_return notice();
+        // (No co_await inside a condition: GCC 12 miscompiles some of those.)
+        const auto body = co_await get("/instance/preempted");
+        std::optional<termination_notice> n;
+        if (parse::gce_preempted(body)) n = notice();
+        co_return n;
     }
 
     boost::asio::awaitable<termination_notice> watch_termination() override {
