@@ -1,0 +1,159 @@
+#pragma once
+// Shared fixture for the integration tests: a temporary directory, the Taskcluster stand-in
+// in-process (on its own thread), runner configs, the real start-worker binary, and the fake
+// worker's record. Header-only because it needs the SW_BINARY / SW_FAKES_DIR definitions of
+// the integration-tests target.
+#include <boost/json.hpp>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/proc.hpp"
+#include "tests/support/tc_standin.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace sw::test {
+
+/// A 44-character static secret, as worker-manager requires.
+inline constexpr const char* static_secret = "staticSecret0123456789abcdefghijklmnopqrstuv";
+
+struct harness {
+    temp_dir dir;
+    std::unique_ptr<tc_standin> standin;
+    env_list env;
+
+    harness() {
+        env.push_back({"FAKE_WORKER_RECORD", dir.file("worker.jsonl")});
+        // Never let a developer's proxy settings reach loopback test traffic.
+        for (const char* v : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
+            env.push_back({v, ""});
+    }
+
+    /// Starts the stand-in with this config (see tests/fakes/tc-standin/main.cpp). The default
+    /// knows static provider "static-prov" with worker "wg/wid" in pool "proj/pool".
+    tc_standin& start_standin(const std::string& config_json = "") {
+        tc_standin_options o;
+        o.config = boost::json::parse(config_json.empty() ? default_standin_config()
+                                                          : config_json)
+                       .as_object();
+        o.state_dir = dir.file("standin");
+        std::filesystem::create_directories(o.state_dir);
+        standin = std::make_unique<tc_standin>(std::move(o));
+        return *standin;
+    }
+
+    static std::string default_standin_config(int lifetime_seconds = 345600) {
+        return R"({"providers": {"static-prov": {"type": "static", "workers": {"wg/wid":
+                   {"staticSecret": ")" +
+               std::string(static_secret) + R"("}}}},
+                 "workerPools": {"proj/pool": {"credentialLifetimeSeconds": )" +
+               std::to_string(lifetime_seconds) + R"(,
+                   "workerConfig": {"genericWorker": {"config": {"fromWM": true}}}}}})";
+    }
+
+    /// A static-provider + generic-worker (fake-worker) runner config against the stand-in,
+    /// followed by `extra` YAML lines (top-level keys).
+    std::string static_config(const std::string& extra = "") const {
+        return "provider:\n"
+               "  providerType: static\n"
+               "  rootURL: " +
+               standin->root_url() +
+               "\n"
+               "  providerID: static-prov\n"
+               "  workerPoolID: proj/pool\n"
+               "  workerGroup: wg\n"
+               "  workerID: wid\n"
+               "  staticSecret: " +
+               static_secret +
+               "\n"
+               "worker:\n"
+               "  implementation: generic-worker\n"
+               "  path: " +
+               fake_worker() +
+               "\n"
+               "  configPath: " +
+               dir.file("worker-config.json") + "\n" + extra;
+    }
+
+    static std::string fake_worker() { return std::string(SW_FAKES_DIR) + "/fake-worker"; }
+    static std::string fake(const std::string& name) {
+        return std::string(SW_FAKES_DIR) + "/" + name;
+    }
+
+    /// Writes the runner config (0600) and returns its path.
+    std::string write_config(const std::string& yaml, const std::string& name = "runner.yml") {
+        return dir.write(name, yaml, 0600);
+    }
+
+    /// Runs start-worker to completion with the harness environment plus `more`.
+    proc_result run(std::vector<std::string> args, const env_list& more = {},
+                    std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+        args.insert(args.begin(), SW_BINARY);
+        env_list e = env;
+        e.insert(e.end(), more.begin(), more.end());
+        return run_process(args, e, timeout);
+    }
+
+    /// Starts start-worker in the background; stderr goes to dir/<stderr_name>.
+    std::unique_ptr<background_process> start(std::vector<std::string> args,
+                                              const env_list& more = {},
+                                              const std::string& stderr_name = "stderr.log") {
+        args.insert(args.begin(), SW_BINARY);
+        env_list e = env;
+        e.insert(e.end(), more.begin(), more.end());
+        return std::make_unique<background_process>(args, e, dir.file(stderr_name));
+    }
+
+    /// The fake worker's record: one object per event (see tests/fakes/fake-worker/main.cpp).
+    std::vector<boost::json::object> worker_record() const {
+        std::vector<boost::json::object> out;
+        std::istringstream in(dir.read("worker.jsonl"));
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty()) continue;
+            boost::system::error_code ec;
+            auto v = boost::json::parse(line, ec);
+            if (!ec && v.is_object()) out.push_back(v.as_object());
+        }
+        return out;
+    }
+
+    /// Record entries with event == `event` (and, for "received", message type == `type`).
+    std::vector<boost::json::object> worker_events(const std::string& event,
+                                                   const std::string& type = "") const {
+        std::vector<boost::json::object> out;
+        for (auto& r : worker_record()) {
+            if (r.contains("event") && r.at("event") == event.c_str() &&
+                (type.empty() || (r.contains("type") && r.at("type") == type.c_str())))
+                out.push_back(r);
+        }
+        return out;
+    }
+
+    /// Stand-in requests whose path contains `fragment` (and method, if given).
+    std::vector<boost::json::object> requests(const std::string& fragment,
+                                              const std::string& method = "") const {
+        std::vector<boost::json::object> out;
+        for (auto& r : standin->requests()) {
+            const auto path = std::string(r.at("path").as_string());
+            if (path.find(fragment) == std::string::npos) continue;
+            if (!method.empty() && r.at("method") != method.c_str()) continue;
+            out.push_back(r);
+        }
+        return out;
+    }
+
+    static unsigned mode_of(const std::string& path) {
+        struct stat sb{};
+        if (::stat(path.c_str(), &sb) != 0) return 0;
+        return sb.st_mode & 07777;
+    }
+};
+
+}  // namespace sw::test
