@@ -1,0 +1,141 @@
+// Service integration of the real binary: systemd's notify protocol and the health endpoint.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tests/daemon/harness.hpp"
+
+using namespace sw::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+struct notify_socket {
+    int fd = -1;
+    std::string path;
+    std::vector<std::string> messages;
+
+    explicit notify_socket(std::string p) : path(std::move(p)) {
+        fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    }
+    ~notify_socket() { ::close(fd); }
+
+    void drain(int timeout_ms = 50) {
+        pollfd p{fd, POLLIN, 0};
+        while (::poll(&p, 1, timeout_ms) > 0) {
+            char buf[4096];
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            messages.emplace_back(buf, static_cast<std::size_t>(n));
+        }
+    }
+    bool saw(const std::string& needle) {
+        drain();
+        for (const auto& m : messages)
+            if (m.find(needle) != std::string::npos) return true;
+        return false;
+    }
+    std::size_t index_of(const std::string& needle) const {
+        for (std::size_t i = 0; i < messages.size(); ++i)
+            if (messages[i].find(needle) != std::string::npos) return i;
+        return messages.size();
+    }
+};
+
+/// A minimal HTTP GET over a raw socket: returns "<status> <body>".
+std::string http_get(unsigned short port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "";
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)::write(fd, req.data(), req.size());
+    std::string resp;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto sp = resp.find(' ');
+    const auto body = resp.find("\r\n\r\n");
+    if (sp == std::string::npos || body == std::string::npos) return resp;
+    return resp.substr(sp + 1, 3) + " " + resp.substr(body + 4);
+}
+
+}  // namespace
+
+TEST_CASE("systemd notify: READY once the worker runs, STATUS, STOPPING on SIGTERM",
+          "[e2e][service]") {
+    harness h;
+    h.start_standin();
+    notify_socket ns(h.dir.file("notify.sock"));
+    const auto cfg = h.write_config(h.static_config());
+    auto p = h.start({cfg},
+                     {{"NOTIFY_SOCKET", ns.path},
+                      {"WATCHDOG_USEC", "200000"},
+                      {"FAKE_WORKER_SCRIPT", "log:started;wait-graceful;exit:0"}});
+    REQUIRE(eventually([&] { return ns.saw("READY=1"); }, 20s));
+    // The worker is running by the time READY=1 is sent.
+    REQUIRE(eventually([&] { return !h.worker_events("start").empty(); }, 5s));
+    CHECK(ns.saw("STATUS="));
+    // WATCHDOG_USEC=200 ms: pings at least every 100 ms.
+    const auto pings_before = std::count(ns.messages.begin(), ns.messages.end(), "WATCHDOG=1");
+    std::this_thread::sleep_for(500ms);
+    ns.drain();
+    const auto pings_after = std::count(ns.messages.begin(), ns.messages.end(), "WATCHDOG=1");
+    CHECK(pings_after - pings_before >= 3);
+
+    p->signal(SIGTERM);
+    CHECK(p->wait(20s) == 0);
+    CHECK(ns.saw("STOPPING=1"));
+    CHECK(ns.index_of("READY=1") < ns.index_of("STOPPING=1"));
+    const auto graceful = h.worker_events("received", "graceful-termination");
+    REQUIRE(graceful.size() == 1);
+    CHECK(graceful[0].at("message").at("finish-tasks") == true);
+}
+
+TEST_CASE("health endpoint: /healthz, /readyz and /metrics while the worker runs",
+          "[e2e][service]") {
+    harness h;
+    h.start_standin();
+    const auto port = free_port();
+    const auto cfg = h.write_config(
+        h.static_config("health:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n"));
+    auto p = h.start({cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful;exit:0"}});
+    REQUIRE(eventually([&] { return !h.worker_events("received", "welcome").empty(); }, 20s));
+    REQUIRE(eventually([&] { return http_get(port, "/readyz").rfind("200", 0) == 0; }, 10s));
+    CHECK(http_get(port, "/healthz").rfind("200 ok", 0) == 0);
+    const auto metrics = http_get(port, "/metrics");
+    CHECK(metrics.rfind("200", 0) == 0);
+    CHECK(metrics.find("start_worker_up 1") != std::string::npos);
+    CHECK(metrics.find("start_worker_stage{stage=\"running\"} 1") != std::string::npos);
+    CHECK(metrics.find("start_worker_credentials_expiry_seconds") != std::string::npos);
+    CHECK(http_get(port, "/nope").rfind("404", 0) == 0);
+    p->signal(SIGTERM);
+    CHECK(p->wait(20s) == 0);
+}
+
+TEST_CASE("a health.listen that cannot be bound is a config error", "[e2e][service]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config("health:\n  listen: 192.0.2.1:9177\n"));
+    auto r = h.run({"--once", cfg});
+    CHECK(r.exit_code == 78);
+    CHECK(r.err.find("health.listen") != std::string::npos);
+    CHECK(h.requests("/worker/register").empty());  // nothing contacted
+}
