@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
                 io.stop();
             });
             io.run();
+            if (r->early_exit_code() >= 0) code = r->early_exit_code();
             r.reset();
         }
         sw::log::flush();

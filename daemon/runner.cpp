@@ -102,6 +102,7 @@ struct runner::impl {
     asio::steady_timer wake;
     asio::signal_set signals;
     bool finished = false;
+    int early_exit = -1;  ///< set when a signal ends the run before the worker started
 
     // Observability
     std::unique_ptr<health::server> health_server;
@@ -260,6 +261,17 @@ struct runner::impl {
             int sig = co_await signals.async_wait(asio::redirect_error(use_awaitable, ec));
             if (ec) co_return;
             log::info("Received signal {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            if (!child && !finished) {
+                // Nothing runs yet (registering, fetching secrets...): those steps may be in the
+                // middle of retries, and every file they write is replaced atomically, so stop
+                // right here instead of waiting for them.
+                log::info("Stopping before the worker started");
+                finished = true;
+                early_exit = 0;
+                if (health_server) health_server->stop();
+                io.stop();
+                co_return;
+            }
             push(event_type::signal);
         }
     }
@@ -898,5 +910,7 @@ runner::runner(asio::io_context& io, config::runner_config cfg, run_options opts
 runner::~runner() = default;
 
 awaitable<int> runner::run() { return impl_->run(); }
+
+int runner::early_exit_code() const { return impl_->early_exit; }
 
 }  // namespace sw::daemon

@@ -25,6 +25,10 @@ public:
     /// Runs one lifecycle; returns the process exit code.
     boost::asio::awaitable<int> run();
 
+    /// When a stop signal arrived before the worker started, run() does not complete: the
+    /// event loop is stopped instead and this is the exit code (else -1).
+    int early_exit_code() const;
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -139,3 +139,20 @@ TEST_CASE("a health.listen that cannot be bound is a config error", "[e2e][servi
     CHECK(r.err.find("health.listen") != std::string::npos);
     CHECK(h.requests("/worker/register").empty());  // nothing contacted
 }
+
+TEST_CASE("SIGTERM during registration stops at once", "[e2e][service]") {
+    harness h;
+    auto& standin = h.start_standin();
+    tc_fault stall;
+    stall.path_regex = "worker/register";
+    stall.stall = true;
+    standin.add_fault(stall);
+    const auto cfg = h.write_config(h.static_config());
+    auto p = h.start({cfg});
+    REQUIRE(eventually([&] { return !h.requests("/worker/register").empty(); }, 20s));
+    const auto t0 = std::chrono::steady_clock::now();
+    p->signal(SIGTERM);
+    CHECK(p->wait(10s) == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    CHECK(h.worker_events("start").empty());
+}
