@@ -60,6 +60,12 @@ bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+/// Methods that may be sent twice without changing the outcome (RFC 9110 9.2.2).
+bool idempotent(std::string_view method) {
+    return iequals(method, "GET") || iequals(method, "HEAD") || iequals(method, "PUT") ||
+           iequals(method, "DELETE") || iequals(method, "OPTIONS");
+}
+
 std::string default_port_suffix(const url& u) {
     const bool is_default =
         (u.scheme == "https" && u.port == 443) || (u.scheme == "http" && u.port == 80);
@@ -349,13 +355,20 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
         parser.body_limit(opts.max_body);
         parser.header_limit(64 * 1024);
         if (iequals(req.method, "HEAD")) parser.skip(true);
-        auto [ec, got_some] = conn->tls ? co_await impl_->exchange(*conn->tls, *conn, out, parser)
-                                        : co_await impl_->exchange(conn->tcp, *conn, out, parser);
+        // No co_await inside ?: (GCC 12 miscompiles it).
+        std::pair<error_code, bool> exchanged;
+        if (conn->tls)
+            exchanged = co_await impl_->exchange(*conn->tls, *conn, out, parser);
+        else
+            exchanged = co_await impl_->exchange(conn->tcp, *conn, out, parser);
+        auto [ec, got_some] = exchanged;
         if (ec) {
             conn.reset();
             const failure_kind kind = classify(ec);
             // A kept-alive connection the server had already closed: try once on a fresh one.
-            if (reused && !got_some && kind != failure_kind::timeout) {
+            // Only idempotent requests: a POST may have been acted on before the server
+            // closed the connection (a single-use secret would be burnt by a second send).
+            if (reused && !got_some && kind != failure_kind::timeout && idempotent(req.method)) {
                 reused = false;
                 continue;
             }

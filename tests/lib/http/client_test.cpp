@@ -354,6 +354,34 @@ TEST_CASE("client: a stale kept-alive connection is retried once on a fresh one"
     CHECK(d.failure(resetting.base_url() + "/").kind() == failure_kind::io);
 }
 
+TEST_CASE("client: a POST is never sent twice on a stale connection", "[http][client]") {
+    scoped_env env;
+    recorder rec;
+    http_server server([&](const http_request& r) {
+        rec.add(r);
+        http_response res;
+        res.reset = r.connection_id == 1 && r.method == "POST";
+        return res;
+    });
+    driver d;
+    d.get(server.base_url() + "/first");
+    sw::http::request post;
+    post.method = "POST";
+    post.url = server.base_url() + "/once";
+    post.body = "{}";
+    bool failed = false;
+    try {
+        d.send(post);
+    } catch (const sw::http::error& e) {
+        failed = true;
+        CHECK(e.kind() == failure_kind::io);
+    }
+    CHECK(failed);
+    const auto seen = rec.all();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[1].method == "POST");
+}
+
 TEST_CASE("client: https verifies against SSL_CERT_FILE", "[http][client][tls]") {
     scoped_env env;
     sw::test::temp_dir dir;
