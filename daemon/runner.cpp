@@ -108,6 +108,7 @@ struct runner::impl {
     std::unique_ptr<health::server> health_server;
     std::uint64_t renewals = 0;
     std::uint64_t renewal_failures = 0;
+    int reports_in_flight = 0;  ///< reportWorkerError calls not finished yet
 
     impl(asio::io_context& io_, config::runner_config cfg_, run_options opts_)
         : io(io_),
@@ -291,6 +292,18 @@ struct runner::impl {
         if (child && !child->exited()) {
             log::warn("Stopping the worker (pid {}) before exiting", child->pid());
             child->kill();
+        }
+        // An error report the worker sent just before exiting may still be on its way: it is
+        // often the only trace of why the worker stopped, so give it a bounded moment.
+        if (reports_in_flight > 0) {
+            log::info("Waiting for {} error report(s) to be sent", reports_in_flight);
+            asio::steady_timer t(io);
+            const auto give_up = std::chrono::steady_clock::now() + 10s;
+            while (reports_in_flight > 0 && std::chrono::steady_clock::now() < give_up) {
+                t.expires_after(50ms);
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
         }
         const int code = to_int(a.code);
         if (a.code == exit_code::ok)
@@ -729,6 +742,7 @@ struct runner::impl {
     }
 
     awaitable<void> send_error_report(tc::error_report r) {
+        ++reports_in_flight;
         try {
             auto c = tc_client(true);
             co_await c.report_worker_error(st.worker_pool_id, st.worker_group, st.worker_id, r);
@@ -736,6 +750,7 @@ struct runner::impl {
         } catch (const std::exception& e) {
             log::error("Error reporting worker error: {}", e.what());
         }
+        --reports_in_flight;
     }
 
     awaitable<void> report_error_async(std::string reason) {

@@ -33,14 +33,25 @@ namespace {
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
-// Per call kind. registerWorker and the secrets are needed to start at all, so they keep trying
-// for as long as the Go runner does (15 minutes); the others are best-effort or have a fallback.
+// Per call kind. The secrets are needed to start at all, so they keep trying for as long as the
+// Go runner does (15 minutes); the others are best-effort or have a fallback.
 retry_policy startup_policy() {
     retry_policy p;
     p.max_attempts = 30;
     p.base = milliseconds(500);
     p.cap = milliseconds(60'000);
     p.deadline = milliseconds(15 * 60'000);
+    return p;
+}
+// registerWorker runs at boot, before anything else can happen: a worker-manager that stays
+// unreachable for a minute is reported (exit 69) and the service manager restarts the runner,
+// rather than the machine idling silently for the Go runner's 15 minutes.
+retry_policy register_policy() {
+    retry_policy p;
+    p.max_attempts = 6;  // retries after ~0.5, 1, 2, 4, 8 s
+    p.base = milliseconds(500);
+    p.cap = milliseconds(30'000);
+    p.deadline = milliseconds(60'000);
     return p;
 }
 retry_policy reregister_policy() {
@@ -281,12 +292,20 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 last_problem = problem;
                 last_status = status;
                 last_code = svc.code;
-                maybe_delivered = true;
-                if (spec.single_use) {
-                    auto err = make_error(spec, exit_code::unavailable, problem, status, svc.code);
+                // A Taskcluster error body ({"code": ...}) is the service's own answer: its
+                // handler failed before committing (worker-manager rotates the registration
+                // secret as the last step before replying), so a single-use request may be
+                // sent again. Any other 5xx (a proxy's 502/504) may hide a request that the
+                // service did carry out.
+                const bool service_answered = !svc.code.empty();
+                if (spec.single_use && !service_answered) {
+                    auto err = make_error(spec, exit_code::unavailable,
+                                          problem + " (the request may have been delivered)",
+                                          status, svc.code);
                     err.set_maybe_delivered(true);
                     throw err;
                 }
+                if (!service_answered) maybe_delivered = true;
             } else {
                 // 4xx (and unexpected 1xx/3xx): the service refused the request; retrying the
                 // same request cannot help.
@@ -418,7 +437,7 @@ boost::asio::awaitable<register_result> client::register_worker(
     spec.url = api_url(root_url_, "worker-manager", "v1", "worker/register");
     spec.body = std::move(body);
     spec.authenticate = false;  // the identity proof is the authentication
-    spec.policy = startup_policy();
+    spec.policy = register_policy();
     add_secret_values(proof, spec.secrets);
 
     const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
@@ -433,11 +452,13 @@ boost::asio::awaitable<register_result> client::register_worker(
 
 // reregisterWorker consumes the single-use registration secret. If the request may have reached
 // worker-manager but the answer was lost, a retry would carry a secret that is already burnt and
-// get 400. So only connect failures are retried here; anything else throws with
-// maybe_delivered() set. The caller (the credential lifecycle) then keeps the old credentials,
-// which stay valid until their expiry, and tries again at its next renewal attempt. If the
-// secret was in fact consumed, that attempt gets 400 "Could not generate credentials for this
-// secret" and the worker is told to stop gracefully before the old credentials expire.
+// get 400. So only connect failures and the service's own 5xx/429 answers (a Taskcluster error
+// body: the handler failed before rotating the secret) are retried here; anything else (a reset
+// or timeout after sending, a proxy's 5xx) throws with maybe_delivered() set. The caller (the
+// credential lifecycle) then keeps the old credentials, which stay valid until their expiry, and
+// tries again at its next renewal attempt. If the secret was in fact consumed, that attempt gets
+// 400 "Could not generate credentials for this secret" and the worker is told to stop gracefully
+// before the old credentials expire.
 boost::asio::awaitable<reregister_result> client::reregister_worker(
     const std::string& worker_pool_id, const std::string& worker_group,
     const std::string& worker_id, const std::string& secret) {

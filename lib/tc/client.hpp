@@ -41,7 +41,8 @@ public:
     unsigned status() const noexcept { return status_; }        ///< 0: no HTTP response
     const std::string& tc_code() const noexcept { return tc_code_; }  ///< "ResourceNotFound"...
     /// True when the request may have reached the server but its answer was lost (network
-    /// error after sending, timeout, 5xx): a single-use secret may have been consumed.
+    /// error after sending, timeout, a 5xx without a Taskcluster error body, e.g. a proxy's):
+    /// a single-use secret may have been consumed. The service's own 5xx answers do not set it.
     bool maybe_delivered() const noexcept { return maybe_delivered_; }
     void set_maybe_delivered(bool v) { maybe_delivered_ = v; }
 
@@ -90,9 +91,9 @@ public:
         const std::string& worker_group, const std::string& worker_id,
         const boost::json::object& proof, std::optional<time_point> system_boot_time);
 
-    /// Not blindly retried: the secret is single-use. A retry after an answer may have been
-    /// lost is made only when the failure proves the request never reached the service
-    /// (connect failure); otherwise api_error::maybe_delivered() is set and the caller decides.
+    /// Not blindly retried: the secret is single-use. Retried only when the failure proves the
+    /// secret was not consumed (connect failure, or the service's own 5xx/429 answer);
+    /// otherwise api_error::maybe_delivered() is set and the caller decides.
     boost::asio::awaitable<reregister_result> reregister_worker(const std::string& worker_pool_id,
                                                                 const std::string& worker_group,
                                                                 const std::string& worker_id,

@@ -327,13 +327,46 @@ TEST_CASE("exhausted retries are 'unavailable' and name the URL; non-JSON bodies
     CHECK(msg.size() < 600);
 }
 
+TEST_CASE("reregisterWorker is retried after the service's own 5xx answers", "[tc][client]") {
+    // worker-manager rotates the secret as the last step before replying: an error body from
+    // the service means the secret is unchanged, so the same request may go out again.
+    fixture fx;
+    const std::string secret(44, 'q');
+    const auto answer = register_answer(real_clock());
+    json::object rereg{{"expires", answer.at("expires")},
+                       {"credentials", answer.at("credentials")},
+                       {"secret", std::string(44, 'n')}};
+    scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})"),
+                  status(503, R"({"code":"ProviderSetupFailed","message":"later"})"), ok(rereg)});
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
+    c.set_retry_scale(0.01);
+    const auto r = run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret));
+    CHECK(r.secret == std::string(44, 'n'));
+    REQUIRE(srv.count() == 3);
+    for (std::size_t i = 0; i < 3; ++i)
+        CHECK(json::parse(srv.at(i).body).at("secret") == secret.c_str());
+
+    SECTION("exhausted: unavailable, and known not to have been consumed") {
+        scripted down({status(500, R"({"code":"InternalServerError","message":"boom"})")});
+        tc::client c2(fx.http, down.server->base_url(),
+                      credentials{"tester", "no-secret-but-long", ""});
+        c2.set_retry_scale(0.01);
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c2.reregister_worker("proj/pool", "wg", "wid", secret)); });
+        CHECK(down.count() == 6);
+        CHECK(e.code() == exit_code::unavailable);
+        CHECK(e.status() == 500);
+        CHECK(!e.maybe_delivered());
+        CHECK(std::string(e.what()).find(secret) == std::string::npos);
+    }
+}
+
 TEST_CASE("reregisterWorker is not retried once the request may have been delivered",
           "[tc][client]") {
     fixture fx;
     const std::string secret(44, 'q');
-    SECTION("500") {
-        scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})"),
-                      ok(json::object{})});
+    SECTION("a 5xx that is not the service's answer (a proxy's gateway error)") {
+        scripted srv({status(504, "<html>Gateway Timeout</html>"), ok(json::object{})});
         tc::client c(fx.http, srv.server->base_url(),
                      credentials{"tester", "no-secret-but-long", ""});
         c.set_retry_scale(0.01);
@@ -341,7 +374,8 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
             [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(srv.count() == 1);
         CHECK(e.maybe_delivered());
-        CHECK(e.status() == 500);
+        CHECK(e.status() == 504);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("may have been delivered"));
         CHECK(std::string(e.what()).find(secret) == std::string::npos);
     }
     SECTION("connection reset") {
@@ -354,6 +388,19 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
         CHECK(srv.count() == 1);
         CHECK(e.maybe_delivered());
     }
+}
+
+TEST_CASE("registerWorker gives up after 6 attempts (a boot-time call)", "[tc][client]") {
+    fixture fx;
+    scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})")});
+    tc::client c(fx.http, srv.server->base_url(), std::nullopt);
+    c.set_retry_scale(0.01);
+    const auto e = expect_error<tc::api_error>([&] {
+        run_coro(fx.ioc, c.register_worker("proj/pool", "p", "wg", "wid", {}, std::nullopt));
+    });
+    CHECK(srv.count() == 6);
+    CHECK(e.code() == exit_code::unavailable);
+    CHECK_THAT(std::string(e.what()), Catch::Contains("giving up after 6 attempts"));
 }
 
 TEST_CASE("reregisterWorker is retried after connection refused", "[tc][client]") {
