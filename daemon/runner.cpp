@@ -304,6 +304,7 @@ struct runner::impl {
                 case action_type::prepare_worker: co_await prepare_worker(); break;
                 case action_type::persist: persist(a.persist_phase); break;
                 case action_type::remove_state:
+                    if (!a.reason.empty()) log::info("{}", a.reason);
                     if (store) store->remove();
                     break;
                 case action_type::start_worker: start_worker(); break;
