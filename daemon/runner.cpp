@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 
@@ -329,6 +330,7 @@ struct runner::impl {
                 case action_type::prepare_worker: co_await prepare_worker(); break;
                 case action_type::persist: persist(a.persist_phase); break;
                 case action_type::remove_state:
+                    if (!a.reason.empty()) log::info("{}", a.reason);
                     if (store) store->remove();
                     break;
                 case action_type::start_worker: start_worker(); break;
@@ -893,12 +895,27 @@ struct runner::impl {
         push(std::move(ev));
     }
 
+    /// The directory that display manager paths are relative to: "/". TEST HOOK, not part of
+    /// the interface and deliberately undocumented: START_WORKER_TEST_ROOT replaces it so the
+    /// integration tests (tests/daemon/reboot_test.cpp) can edit fixture files instead of /etc.
+    static std::string autologin_root() {
+        const char* test_root = std::getenv("START_WORKER_TEST_ROOT");
+        return test_root && *test_root ? std::string(test_root) : std::string("/");
+    }
+
     void configure_autologin(const std::string& username,
                              const std::optional<std::string>& password) {
         if (username.empty()) return;
         if (password) log::add_secret(*password);
+        std::vector<platform::autologin_edit> edits;
+        try {
+            edits = platform::plan_autologin(autologin_root(), username);
+        } catch (const std::exception& e) {
+            // A worker's message arrives on the protocol reader: never let it end the reader.
+            log::error("Not configuring autologin for {}: {}", username, e.what());
+            return;
+        }
         autologin_user = username;
-        auto edits = platform::plan_autologin("/", username);
         if (edits.empty()) {
             log::warn("Autologin for {} requested, but no supported display manager was found",
                       username);

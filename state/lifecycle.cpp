@@ -247,7 +247,12 @@ std::vector<action> lifecycle::resume(const event& ev) {
             // The previous lifecycle ended (stopping) or never started its worker (starting):
             // start afresh rather than resume half a run.
             set_stage(stage::configuring);
-            return {act(action_type::remove_state), act(action_type::configure_provider)};
+            {
+                action rm{action_type::remove_state};
+                rm.reason = "the state file's phase is " + std::string(to_string(ev.loaded_phase)) +
+                            ": starting afresh";
+                return {rm, act(action_type::configure_provider)};
+            }
 
         case event_type::provider_configured:
             if (resumed_) {
@@ -257,8 +262,9 @@ std::vector<action> lifecycle::resume(const event& ev) {
                         registered_ = false;
                         expire_.reset();
                         set_stage(stage::configuring);
-                        return {act(action_type::remove_state),
-                                act(action_type::configure_provider)};
+                        action rm{action_type::remove_state};
+                        rm.reason = "cached worker credentials have expired; registering afresh";
+                        return {rm, act(action_type::configure_provider)};
                     }
                     return finish(exit_code::refused,
                                   "cached worker credentials have expired; cannot re-register");

@@ -378,6 +378,17 @@ TEST_CASE("resuming with expired credentials", "[lifecycle]") {
               std::vector{A::remove_state, A::configure_provider});
         CHECK(types(h.feed(E::provider_configured)) == std::vector{A::register_worker});
     }
+    SECTION("the static provider registers afresh too, and says why") {
+        auto o = static_opts();
+        o.can_register_again = true;  // as the daemon sets it for every registering provider
+        harness h(o);
+        h.feed(E::start);
+        h.feed(loaded);
+        const auto acts = h.feed(E::provider_configured);
+        REQUIRE(types(acts) == std::vector{A::remove_state, A::configure_provider});
+        CHECK(acts[0].reason.find("expired") != std::string::npos);
+        CHECK_FALSE(h.fsm.resumed());
+    }
 }
 
 TEST_CASE("a state file from a finished lifecycle starts afresh", "[lifecycle]") {
@@ -386,7 +397,9 @@ TEST_CASE("a state file from a finished lifecycle starts afresh", "[lifecycle]")
     event loaded;
     loaded.type = E::state_loaded;
     loaded.loaded_phase = phase::stopping;
-    CHECK(types(h.feed(loaded)) == std::vector{A::remove_state, A::configure_provider});
+    const auto acts = h.feed(loaded);
+    CHECK(types(acts) == std::vector{A::remove_state, A::configure_provider});
+    CHECK(acts[0].reason.find("stopping") != std::string::npos);
     CHECK_FALSE(h.fsm.resumed());
 }
 

@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -138,7 +139,9 @@ struct provider_cfg {
 struct pool_cfg {
     std::string provider_id;  ///< empty: any provider
     json::value worker_config = json::object{};
-    std::int64_t lifetime_s = default_lifetime_s;
+    /// Lifetimes of successive credential issues (the last one repeats).
+    std::vector<std::int64_t> lifetimes_s{default_lifetime_s};
+    std::size_t issued = 0;
 };
 
 struct worker_rec {
@@ -309,13 +312,24 @@ void tc_standin::impl::load_config(const json::object& cfg) {
             pc.provider_id = string_at(p, "providerId", ctx);
             if (const auto* wc = p.if_contains("workerConfig")) pc.worker_config = *wc;
             if (const auto* l = p.if_contains("credentialLifetimeSeconds")) {
-                if (!l->is_int64() && !l->is_uint64())
-                    throw std::invalid_argument(ctx +
-                                                ".credentialLifetimeSeconds: must be an integer");
-                pc.lifetime_s = l->to_number<std::int64_t>();
-                if (pc.lifetime_s < 1 || pc.lifetime_s > 30LL * 24 * 3600)
-                    throw std::invalid_argument(ctx +
-                                                ".credentialLifetimeSeconds: must be 1..2592000");
+                // An integer, or a list of them: the n-th issue (registration or renewal) for
+                // this pool uses the n-th lifetime, the last one repeating.
+                const std::string key = ctx + ".credentialLifetimeSeconds";
+                std::vector<json::value> items;
+                if (const auto* a = l->if_array())
+                    items.assign(a->begin(), a->end());
+                else
+                    items.push_back(*l);
+                if (items.empty()) throw std::invalid_argument(key + ": must not be empty");
+                pc.lifetimes_s.clear();
+                for (const auto& item : items) {
+                    if (!item.is_int64() && !item.is_uint64())
+                        throw std::invalid_argument(key + ": must be an integer or a list of them");
+                    const auto s = item.to_number<std::int64_t>();
+                    if (s < 1 || s > 30LL * 24 * 3600)
+                        throw std::invalid_argument(key + ": must be 1..2592000");
+                    pc.lifetimes_s.push_back(s);
+                }
             }
             pools[std::string(kv.key())] = pc;
         }
@@ -495,7 +509,10 @@ std::optional<hawk_auth_result> tc_standin::impl::authenticate(const http_reques
 json::object tc_standin::impl::issue(const std::string& provider_id, const std::string& wp,
                                      const std::string& wg, const std::string& wid, time_point now,
                                      std::string& secret_out) {
-    const auto lifetime = std::chrono::seconds(pools.at(wp).lifetime_s);
+    auto& pool = pools.at(wp);
+    const auto lifetime =
+        std::chrono::seconds(pool.lifetimes_s[std::min(pool.issued, pool.lifetimes_s.size() - 1)]);
+    ++pool.issued;
     // Whole milliseconds, so that "expires" and the certificate's expiry agree.
     const auto expires = time_point(std::chrono::milliseconds(to_ms(now + lifetime)));
     tc::temp_creds_request r;

@@ -21,6 +21,8 @@
 //   "workerPools": {"proj/pool": {"providerId": "static-prov",   // optional: restrict
 //                                 "workerConfig": {...},          // returned by registerWorker
 //                                 "credentialLifetimeSeconds": 345600}},  // default 96 h
+//               // credentialLifetimeSeconds may be a list: the n-th issue (register or
+//               // reregister) for the pool uses the n-th entry, the last one repeating
 //   "secrets": {"worker-pool:proj/pool": {...}},                 // secrets.get values
 //   "shouldTerminate": {"<pool>/<group>/<id>": {"terminate": true, "reason": "..."}},
 //   "faults": [{"path": "regex searched in the raw path", "method": "POST", "status": 500,
