@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 
@@ -56,6 +57,19 @@ std::string join(const std::vector<std::string>& v) {
         out += s;
     }
     return out;
+}
+
+/// TEST HOOK, deliberately undocumented (not part of CONTRACT.md): START_WORKER_TEST_TIME_SCALE
+/// (a positive float, default 1) multiplies the providers' poll intervals and retry delays and
+/// the Taskcluster client's retry delays, so integration tests run in seconds. Anything that is
+/// not a positive number is ignored.
+double test_time_scale() {
+    const char* v = std::getenv("START_WORKER_TEST_TIME_SCALE");
+    if (!v || !*v) return 1.0;
+    char* end = nullptr;
+    const double d = std::strtod(v, &end);
+    if (end == v || *end != '\0' || !(d > 0) || d > 1e6) return 1.0;
+    return d;
 }
 
 /// Identity of the JSON value at `key`, for change detection ("" when absent).
@@ -179,6 +193,7 @@ struct runner::impl {
                       cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(pctx);
+        pctx.time_scale = test_time_scale();
         try {
             provider = providers::make_provider(cfg, pctx);
             worker = workers::make_worker(cfg);
@@ -425,8 +440,10 @@ struct runner::impl {
     }
 
     tc::client tc_client(bool authenticated) {
-        return tc::client(http, st.root_url,
-                          authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
+        tc::client c(http, st.root_url,
+                     authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
+        if (pctx.time_scale != 1.0) c.set_retry_scale(pctx.time_scale);  // test hook
+        return c;
     }
 
     awaitable<void> register_worker() {
