@@ -421,6 +421,11 @@ struct runner::impl {
         log::info("Configuring with provider {}", cfg.provider_type);
         run_state fresh;
         co_await provider->configure(fresh);
+        // Worker config from the provider itself (aws-provisioner's user data and secret)
+        // ranks like worker-manager's: above the runner's, below the secrets'. prepare_worker
+        // rebuilds worker_config from remote_config, so it must live there (and be cached).
+        fresh.remote_config = json::merge(fresh.remote_config, fresh.worker_config);
+        fresh.worker_config = boost::json::object{};
         st = std::move(fresh);
         remember_secrets();
         proof = co_await provider->identity_proof(st);
