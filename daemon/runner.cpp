@@ -59,6 +59,19 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
+/// TEST HOOK, deliberately undocumented (not part of CONTRACT.md): START_WORKER_TEST_TIME_SCALE
+/// (a positive float, default 1) multiplies the providers' poll intervals and retry delays and
+/// the Taskcluster client's retry delays, so integration tests run in seconds. Anything that is
+/// not a positive number is ignored.
+double test_time_scale() {
+    const char* v = std::getenv("START_WORKER_TEST_TIME_SCALE");
+    if (!v || !*v) return 1.0;
+    char* end = nullptr;
+    const double d = std::strtod(v, &end);
+    if (end == v || *end != '\0' || !(d > 0) || d > 1e6) return 1.0;
+    return d;
+}
+
 /// Identity of the JSON value at `key`, for change detection ("" when absent).
 std::string deployment_id_of(const boost::json::value& cfg) {
     try {
@@ -182,6 +195,7 @@ struct runner::impl {
                       cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(pctx);
+        pctx.time_scale = test_time_scale();
         try {
             provider = providers::make_provider(cfg, pctx);
             worker = workers::make_worker(cfg);
@@ -433,6 +447,11 @@ struct runner::impl {
         log::info("Configuring with provider {}", cfg.provider_type);
         run_state fresh;
         co_await provider->configure(fresh);
+        // Worker config from the provider itself (aws-provisioner's user data and secret)
+        // ranks like worker-manager's: above the runner's, below the secrets'. prepare_worker
+        // rebuilds worker_config from remote_config, so it must live there (and be cached).
+        fresh.remote_config = json::merge(fresh.remote_config, fresh.worker_config);
+        fresh.worker_config = boost::json::object{};
         st = std::move(fresh);
         remember_secrets();
         proof = co_await provider->identity_proof(st);
@@ -452,8 +471,10 @@ struct runner::impl {
     }
 
     tc::client tc_client(bool authenticated) {
-        return tc::client(http, st.root_url,
-                          authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
+        tc::client c(http, st.root_url,
+                     authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
+        if (pctx.time_scale != 1.0) c.set_retry_scale(pctx.time_scale);  // test hook
+        return c;
     }
 
     awaitable<void> register_worker() {

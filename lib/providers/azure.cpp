@@ -19,6 +19,8 @@ constexpr std::string_view events_path = "/metadata/scheduledevents?api-version=
 constexpr auto events_poll_interval = std::chrono::milliseconds(5'000);
 /// The first scheduled-events call may take up to 120 s while the service starts.
 constexpr auto events_timeout = std::chrono::milliseconds(150'000);
+/// The look before the worker starts waits less: the watcher covers a slow first answer.
+constexpr auto startup_events_timeout = std::chrono::milliseconds(10'000);
 
 class azure_provider final : public provider {
   public:
@@ -57,6 +59,26 @@ class azure_provider final : public provider {
     }
 
     bool dynamic() const override { return true; }
+
+    /// One bounded look at the scheduled events before the worker starts. The service may
+    /// take up to 120 s to answer its first call; when it does not answer in time (or fails),
+    /// the worker starts and watch_termination keeps looking.
+    boost::asio::awaitable<std::optional<termination_notice>> check_termination_now() override {
+        std::optional<termination_notice> notice;
+        try {
+            const auto resp = co_await svc_.get_once(events_path, {}, startup_events_timeout);
+            notice = parse::azure_termination_notice(
+                parse::azure_scheduled_events_from_json(
+                    body_or_throw(resp, "GET", svc_.url(events_path))),
+                vm_name_);
+        } catch (const std::exception& e) {
+            log::info(
+                "Could not read scheduled events before starting the worker ({}); "
+                "watching them while it runs",
+                e.what());
+        }
+        co_return notice;
+    }
 
     boost::asio::awaitable<termination_notice> watch_termination() override {
         outage_tracker outage("Azure metadata service (scheduled events)");

@@ -47,15 +47,6 @@ http_response json_response(const boost::json::value& v) {
     return r;
 }
 
-std::string rfc1123(time_point t) {
-    const auto secs = wall_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
-}
-
 /// The value of `name` in a raw query string, or nullopt.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
     while (!query.empty()) {
@@ -110,6 +101,15 @@ constexpr const char* azure_default = R"({"paths": {
 }})";
 
 }  // namespace
+
+std::string format_rfc1123(time_point t) {
+    const auto secs = wall_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
 
 std::optional<cloud> cloud_from_string(std::string_view s) {
     if (s == "aws") return cloud::aws;
@@ -274,7 +274,7 @@ struct metadata_fake::impl {
                     {"EventType", "Preempt"},
                     {"ResourceType", "VirtualMachine"},
                     {"Resources", boost::json::array{boost::json::string(vm)}},
-                    {"NotBefore", rfc1123(wall_clock::now() + std::chrono::seconds(30))}};
+                    {"NotBefore", format_rfc1123(wall_clock::now() + std::chrono::seconds(30))}};
                 for (const auto& [k, v] : *t) ev[k] = v;
                 events.push_back(std::move(ev));
             }

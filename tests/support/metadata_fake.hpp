@@ -25,6 +25,7 @@
 // Enforced like the real services: aws reads need a token from PUT /latest/api/token (which
 // needs X-aws-ec2-metadata-token-ttl-seconds in 1..21600), else 401; google needs
 // Metadata-Flavor: Google, else 403; azure needs Metadata: true and an api-version, else 400.
+#include "lib/common/clock.hpp"
 #include "tests/support/http_server.hpp"
 
 #include <filesystem>
@@ -37,6 +38,9 @@ namespace sw::test {
 
 enum class cloud { aws, google, azure };
 std::optional<cloud> cloud_from_string(std::string_view s);
+
+/// "Thu, 05 Dec 2019 00:31:50 GMT", as Azure's scheduled events write NotBefore.
+std::string format_rfc1123(time_point t);
 
 class metadata_fake {
   public:

@@ -104,3 +104,25 @@ TEST_CASE("azure ignores Freeze and other VMs' events", "[providers][azure]") {
     CHECK(n.event_id == "mine");
     CHECK(n.reason == "azure scheduled event: Terminate");
 }
+
+TEST_CASE("azure check_termination_now looks at the scheduled events once", "[providers][azure]") {
+    provider_fixture f(cloud::azure);
+    auto p = providers::make_provider(f.cfg, f.ctx);
+    run_state st;
+    f.run(p->configure(st));
+    CHECK_FALSE(f.run(p->check_termination_now()));
+    f.terminate(R"({"EventId":"E1","EventType":"Terminate"})");
+    auto n = f.run(p->check_termination_now());
+    REQUIRE(n);
+    CHECK(n->event_id == "E1");
+    CHECK(n->reason == "azure scheduled event: Terminate");
+    CHECK(f.count_requests("/metadata/scheduledevents?api-version=2020-07-01") == 2);
+}
+
+TEST_CASE("azure check_termination_now: an unreadable service does not stop the start",
+          "[providers][azure]") {
+    provider_fixture f(cloud::azure);
+    f.ctx.azure_imds_endpoint = "http://127.0.0.1:1";
+    auto p = providers::make_provider(f.cfg, f.ctx);
+    CHECK_FALSE(f.run(p->check_termination_now()));
+}

@@ -1,0 +1,563 @@
+// End to end with the cloud providers (aws, google, azure, aws-provisioner): start-worker runs
+// against an in-process metadata fake (tests/support/metadata_fake) and the Taskcluster
+// stand-in, with a shutdown command that leaves a marker, so registration proofs, the worker
+// config, termination notices, removeWorker and the host shutdown are all observable.
+#include "lib/common/clock.hpp"
+#include "tests/daemon/harness.hpp"
+#include "tests/support/http_server.hpp"
+#include "tests/support/metadata_fake.hpp"
+
+#include <boost/json.hpp>
+
+#include <mutex>
+
+using namespace sw::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+using sw::wall_clock;
+
+namespace {
+
+/// Poll intervals and retry delays are multiplied by this in the daemon (its test hook).
+constexpr const char* time_scale = "0.05";
+
+constexpr const char* aws_instance_id = "i-55555nonesense5";
+constexpr const char* aws_signature = "thisisasignature";
+constexpr const char* gce_token = "i-promise-a-jwt";
+constexpr const char* azure_signature = "dHJ1c3QgbWUsIGl0J3MgY29vbCAtLUJpbGw=";
+constexpr const char* provisioner_token = "provisioner-security-token-0123";
+constexpr const char* provisioner_client = "provisioner/worker";
+constexpr const char* provisioner_access_token = "provisionerAccessToken0123456789abcdefghijk";
+
+/// The AWS instance identity document, raw (the proof must carry exactly this text).
+std::string aws_document() {
+    return R"({"instanceId":")" + std::string(aws_instance_id) +
+           R"(","region":"us-west-2","availabilityZone":"us-west-2a","instanceType":"t2.micro",)"
+           R"("imageId":"ami-1234","privateIp":"10.0.0.7"})";
+}
+
+/// A small aws-provisioner service: GET/DELETE of the one-time secret, and anything else
+/// recorded (removeWorker answers 200, other paths 404).
+struct provisioner_service {
+    std::mutex mu;
+    std::vector<http_request> requests;
+    bool deleted = false;
+    std::unique_ptr<http_server> server;
+
+    provisioner_service() {
+        server = std::make_unique<http_server>([this](const http_request& req) {
+            std::lock_guard lock(mu);
+            requests.push_back(req);
+            http_response r;
+            const std::string secret_path =
+                "/api/aws-provisioner/v1/secret/" + std::string(provisioner_token);
+            if (req.path == secret_path && req.method == "GET") {
+                if (deleted) {
+                    r.status = 404;
+                    r.body = R"({"code":"ResourceNotFound","message":"gone"})";
+                    return r;
+                }
+                r.body = json::serialize(json::object{
+                    {"credentials",
+                     {{"clientId", provisioner_client}, {"accessToken", provisioner_access_token}}},
+                    {"data", {{"fromSecret", true}}},
+                    {"scopes", json::array{"assume:worker-type:proj/pool"}}});
+                return r;
+            }
+            if (req.path == secret_path && req.method == "DELETE") {
+                deleted = true;
+                r.body = "{}";
+                return r;
+            }
+            if (req.path.starts_with("/api/worker-manager/v1/workers/") && req.method == "DELETE") {
+                r.body = "{}";
+                return r;
+            }
+            r.status = 404;
+            r.body = R"({"code":"ResourceNotFound","message":"no such endpoint"})";
+            return r;
+        });
+    }
+
+    std::vector<http_request> matching(const std::string& fragment, const std::string& method) {
+        std::lock_guard lock(mu);
+        std::vector<http_request> out;
+        for (const auto& r : requests)
+            if (r.path.find(fragment) != std::string::npos && r.method == method) out.push_back(r);
+        return out;
+    }
+};
+
+/// One cloud run: the harness (stand-in, temp dir, fake worker), the cloud's metadata fake on
+/// its own server, a shutdown command with a marker file, and the provider's environment.
+struct cloud_run {
+    std::string kind;  ///< aws, google, azure, aws-provisioner
+    harness h;
+    std::string md_dir;
+    std::unique_ptr<metadata_fake> fake;
+    std::unique_ptr<http_server> md_server;
+    std::unique_ptr<provisioner_service> provisioner;
+
+    explicit cloud_run(std::string k) : kind(std::move(k)) {
+        h.start_standin(R"({
+          "providers": {"aws-prov": {"type": "aws"}, "gcp": {"type": "google"},
+                        "az": {"type": "azure"}},
+          "workerPools": {"proj/pool": {"credentialLifetimeSeconds": 3600,
+              "workerConfig": {"genericWorker": {"config": {"fromWM": true}}}}}})");
+        if (kind == "aws-provisioner") provisioner = std::make_unique<provisioner_service>();
+        md_dir = h.dir.file("metadata");
+        std::filesystem::create_directories(md_dir);
+        const auto c = kind == "google"  ? cloud::google
+                       : kind == "azure" ? cloud::azure
+                                         : cloud::aws;
+        write_metadata(metadata());
+        fake = std::make_unique<metadata_fake>(c, md_dir);
+        md_server = std::make_unique<http_server>(fake->handler());
+        h.dir.write(
+            "shutdown.sh",
+            "#!/bin/sh\necho \"shutdown $*\" >> '" + h.dir.file("shutdown-ran") + "'\nexit 0\n",
+            0755);
+    }
+
+    std::string root_url() const {
+        return provisioner ? provisioner->server->base_url() : h.standin->root_url();
+    }
+    std::string provider_id() const {
+        if (kind == "aws") return "aws-prov";
+        if (kind == "google") return "gcp";
+        if (kind == "azure") return "az";
+        return "aws-provisioner";
+    }
+    std::string worker_id() const {
+        if (kind == "google") return "1234567890";
+        if (kind == "azure") return "vm-proj-pool-1";
+        return aws_instance_id;
+    }
+    std::string worker_group() const {
+        if (kind == "google") return "in-central1";
+        if (kind == "azure") return "uswest";
+        return "us-west-2";
+    }
+
+    /// metadata.json for this cloud, pointing at the stand-in (or the provisioner service).
+    json::object metadata() const {
+        const std::string root = root_url();
+        if (kind == "aws" || kind == "aws-provisioner") {
+            std::string user_data;
+            if (kind == "aws")
+                user_data = json::serialize(json::object{{"workerPoolId", "proj/pool"},
+                                                         {"providerId", provider_id()},
+                                                         {"workerGroup", worker_group()},
+                                                         {"rootUrl", root}});
+            else
+                user_data = json::serialize(json::object{
+                    {"data", {{"genericWorker", {{"config", {{"fromUserData", true}}}}}}},
+                    {"workerType", "pool"},
+                    {"provisionerId", "proj"},
+                    {"region", "us-west-2"},
+                    {"taskclusterRootUrl", root},
+                    {"securityToken", provisioner_token}});
+            return json::object{
+                {"paths",
+                 {{"/latest/user-data", user_data},
+                  {"/latest/dynamic/instance-identity/document", aws_document()},
+                  {"/latest/dynamic/instance-identity/signature", aws_signature},
+                  {"/latest/meta-data/public-hostname", "ec2-2-2-2-2.example.com"},
+                  {"/latest/meta-data/public-ipv4", "2.2.2.2"},
+                  {"/latest/meta-data/instance-id", aws_instance_id},
+                  {"/latest/meta-data/ami-id", "ami-1234"},
+                  {"/latest/meta-data/instance-type", "t2.micro"},
+                  {"/latest/meta-data/local-ipv4", "10.0.0.7"},
+                  {"/latest/meta-data/placement/availability-zone", "us-west-2a"}}}};
+        }
+        if (kind == "google") {
+            const std::string base = "/computeMetadata/v1";
+            return json::object{
+                {"paths",
+                 {{base + "/instance/id", worker_id()},
+                  {base + "/instance/attributes/taskcluster",
+                   json::serialize(json::object{{"workerPoolId", "proj/pool"},
+                                                {"providerId", provider_id()},
+                                                {"workerGroup", worker_group()},
+                                                {"rootUrl", root}})},
+                  {base + "/project/project-id", "proj-1234"},
+                  {base + "/instance/image", "img-123"},
+                  {base + "/instance/machine-type", "n1-standard-2"},
+                  {base + "/instance/zone", "projects/1234/zones/in-central1-b"},
+                  {base + "/instance/hostname", "my-worker.example.com"},
+                  {base + "/instance/network-interfaces/0/access-configs/0/external-ip", "1.2.3.4"},
+                  {base + "/instance/network-interfaces/0/ip", "192.168.0.1"},
+                  // Only the right audience gets a token.
+                  {base + "/instance/service-accounts/default/identity?audience=" + root +
+                       "&format=full",
+                   gce_token}}},
+                {"hangMs", 200}};
+        }
+        json::array tags;
+        for (const auto& [k, v] :
+             std::vector<std::pair<std::string, std::string>>{{"worker-pool-id", "proj/pool"},
+                                                              {"provider-id", provider_id()},
+                                                              {"worker-group", worker_group()},
+                                                              {"root-url", root}})
+            tags.push_back(json::object{{"name", k}, {"value", v}});
+        return json::object{
+            {"paths",
+             {{"/metadata/instance",
+               {{"compute",
+                 {{"name", worker_id()},
+                  {"vmId", "df09142e-c0dd-43d9-a515-489f19829dfd"},
+                  {"location", "uswest"},
+                  {"vmSize", "Standard_D2s_v3"},
+                  {"tagsList", tags}}},
+                {"network",
+                 {{"interface",
+                   json::array{json::object{
+                       {"ipv4",
+                        {{"ipAddress",
+                          json::array{json::object{{"privateIpAddress", "10.1.2.4"},
+                                                   {"publicIpAddress", "104.42.72.130"}}}}}}}}}}}}},
+              {"/metadata/attested/document",
+               {{"encoding", "pkcs7"}, {"signature", azure_signature}}}}}};
+    }
+
+    void write_metadata(const json::object& md) const {
+        h.dir.write("metadata/metadata.json", json::serialize(md));
+    }
+
+    /// Announces termination; `content` is terminate.json (see metadata_fake.hpp).
+    void terminate(const json::object& content = {}) const {
+        h.dir.write("metadata/terminate.json", json::serialize(content));
+    }
+
+    std::string config(const std::string& extra = "") const {
+        return "provider:\n  providerType: " + kind +
+               "\n"
+               "worker:\n"
+               "  implementation: generic-worker\n"
+               "  path: " +
+               harness::fake_worker() +
+               "\n"
+               "  configPath: " +
+               h.dir.file("worker-config.json") +
+               "\n"
+               "host:\n"
+               "  shutdownCommand: [" +
+               h.dir.file("shutdown.sh") + "]\n" + extra;
+    }
+
+    env_list environment(const std::string& script) const {
+        const auto port = std::to_string(md_server->port());
+        return {{"FAKE_WORKER_SCRIPT", script},
+                {"START_WORKER_TEST_TIME_SCALE", time_scale},
+                {"AWS_EC2_METADATA_SERVICE_ENDPOINT", md_server->base_url()},
+                {"GCE_METADATA_HOST", "127.0.0.1:" + port},
+                {"AZURE_IMDS_ENDPOINT", md_server->base_url()}};
+    }
+
+    proc_result run(const std::string& script, bool once = true) {
+        const auto cfg = h.write_config(config());
+        std::vector<std::string> args;
+        if (once) args.push_back("--once");
+        args.push_back(cfg);
+        return h.run(args, environment(script), 60s);
+    }
+
+    /// Requests the metadata fake saw, matching `fragment` (and `method`).
+    std::vector<json::object> metadata_requests(const std::string& fragment,
+                                                const std::string& method = "") const {
+        std::vector<json::object> out;
+        std::istringstream in(h.dir.read("metadata/requests.jsonl"));
+        std::string line;
+        while (std::getline(in, line)) {
+            boost::system::error_code ec;
+            auto v = json::parse(line, ec);
+            if (ec || !v.is_object()) continue;
+            const auto& o = v.as_object();
+            if (std::string(o.at("target").as_string()).find(fragment) == std::string::npos)
+                continue;
+            if (!method.empty() && o.at("method") != method.c_str()) continue;
+            out.push_back(o);
+        }
+        return out;
+    }
+
+    std::string remove_path() const {
+        return "/api/worker-manager/v1/workers/proj%2Fpool/" + worker_group() + "/" + worker_id();
+    }
+
+    /// removeWorker calls (DELETE) seen by worker-manager, with their answers.
+    std::vector<unsigned> remove_statuses() {
+        std::vector<unsigned> out;
+        if (provisioner) {
+            // The provisioner service always answers 200.
+            out.assign(provisioner->matching(remove_path(), "DELETE").size(), 200u);
+            return out;
+        }
+        for (const auto& r : h.requests(remove_path(), "DELETE"))
+            out.push_back(static_cast<unsigned>(r.at("status").to_number<int>()));
+        return out;
+    }
+
+    std::string shutdown_marker() const { return h.dir.read("shutdown-ran"); }
+};
+
+const std::vector<std::string> all_kinds = {"aws", "google", "azure", "aws-provisioner"};
+
+std::size_t find(const std::string& hay, const std::string& needle) {
+    return hay.find(needle);
+}
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+json::object worker_config(const cloud_run& c) {
+    return json::parse(c.h.dir.read("worker-config.json")).as_object();
+}
+
+}  // namespace
+
+TEST_CASE("cloud: a full run registers with the provider's proof and writes its metadata",
+          "[e2e][cloud]") {
+    for (const auto& kind : all_kinds) {
+        DYNAMIC_SECTION(kind) {
+            cloud_run c(kind);
+            auto r = c.run("sleep:100;exit:0");
+            INFO(r.err);
+            // A clean worker exit: removed from worker-manager, then the shutdown, which
+            // --once only logs.
+            CHECK(r.exit_code == 4);
+            CHECK(contains(r.err, "would run: " + c.h.dir.file("shutdown.sh")));
+            CHECK(c.shutdown_marker().empty());
+
+            const auto reg = c.h.requests("/worker/register", "POST");
+            if (kind == "aws-provisioner") {
+                // No registerWorker: the one-time secret was read and then deleted.
+                CHECK(reg.empty());
+                CHECK(c.provisioner->matching(provisioner_token, "GET").size() == 1);
+                CHECK(c.provisioner->matching(provisioner_token, "DELETE").size() == 1);
+                CHECK_FALSE(contains(r.err, provisioner_token));
+                CHECK_FALSE(contains(r.err, provisioner_access_token));
+            } else {
+                REQUIRE(reg.size() == 1);
+                const auto& body = reg[0].at("body").as_object();
+                CHECK(body.at("workerPoolId") == "proj/pool");
+                CHECK(body.at("providerId") == c.provider_id().c_str());
+                CHECK(body.at("workerGroup") == c.worker_group().c_str());
+                CHECK(body.at("workerId") == c.worker_id().c_str());
+                const auto& proof = body.at("workerIdentityProof").as_object();
+                if (kind == "aws") {
+                    CHECK(proof.size() == 2);
+                    CHECK(proof.at("document") == aws_document().c_str());
+                    CHECK(proof.at("signature") == aws_signature);
+                } else if (kind == "google") {
+                    // The stand-in redacts "token" in its record; the metadata fake serves the
+                    // token only for the stand-in's root URL as the audience.
+                    CHECK(proof.size() == 1);
+                    CHECK(proof.contains("token"));
+                    CHECK(c.metadata_requests("identity?audience=" + c.root_url() + "&format=full")
+                              .size() == 1);
+                    CHECK_FALSE(contains(r.err, gce_token));
+                } else {
+                    CHECK(proof.size() == 1);
+                    CHECK(proof.at("document") == azure_signature);
+                }
+            }
+
+            // The generic-worker config carries the provider's metadata.
+            const auto wc = worker_config(c);
+            INFO(json::serialize(wc));
+            CHECK(wc.at("workerId") == c.worker_id().c_str());
+            CHECK(wc.at("workerGroup") == c.worker_group().c_str());
+            CHECK(wc.at("provisionerId") == "proj");
+            CHECK(wc.at("workerType") == "pool");
+            CHECK(wc.at("rootURL") == c.root_url().c_str());
+            const auto loc = json::parse(wc.at("workerLocation").as_string()).as_object();
+            if (kind == "aws" || kind == "aws-provisioner") {
+                CHECK(wc.at("publicIP") == "2.2.2.2");
+                CHECK(wc.at("privateIP") == "10.0.0.7");
+                CHECK(wc.at("instanceType") == "t2.micro");
+                CHECK(wc.at("instanceID") == aws_instance_id);
+                CHECK(wc.at("region") == "us-west-2");
+                CHECK(wc.at("availabilityZone") == "us-west-2a");
+                CHECK(loc == json::object{{"cloud", "aws"},
+                                          {"region", "us-west-2"},
+                                          {"availabilityZone", "us-west-2a"}});
+            } else if (kind == "google") {
+                CHECK(wc.at("publicIP") == "1.2.3.4");
+                CHECK(wc.at("privateIP") == "192.168.0.1");
+                CHECK(wc.at("instanceType") == "n1-standard-2");
+                CHECK(wc.at("instanceID") == c.worker_id().c_str());
+                CHECK(wc.at("region") == "in-central1");
+                CHECK(loc == json::object{{"cloud", "google"},
+                                          {"region", "in-central1"},
+                                          {"zone", "in-central1-b"}});
+            } else {
+                CHECK(wc.at("publicIP") == "104.42.72.130");
+                CHECK(wc.at("privateIP") == "10.1.2.4");
+                CHECK(wc.at("instanceType") == "Standard_D2s_v3");
+                CHECK(wc.at("region") == "uswest");
+                CHECK(loc == json::object{{"cloud", "azure"}, {"region", "uswest"}});
+            }
+            if (kind == "aws-provisioner") {
+                CHECK(wc.at("clientId") == provisioner_client);
+                CHECK(wc.at("fromUserData") == true);
+                CHECK(wc.at("fromSecret") == true);
+            } else {
+                CHECK(wc.at("fromWM") == true);
+                CHECK(wc.at("clientId") == ("worker/" + c.provider_id() + "/proj/pool/" +
+                                            c.worker_group() + "/" + c.worker_id())
+                                               .c_str());
+            }
+
+            // Removed from worker-manager with the worker's credentials, before the shutdown.
+            const auto removes = c.remove_statuses();
+            CHECK(removes == std::vector<unsigned>{200});
+            CHECK(find(r.err, "Removing worker") < find(r.err, "would run"));
+            if (kind != "aws-provisioner") {
+                const auto del = c.h.requests(c.remove_path(), "DELETE");
+                REQUIRE(del.size() == 1);
+                CHECK(del[0].at("clientId") == wc.at("clientId"));
+            } else {
+                const auto del = c.provisioner->matching(c.remove_path(), "DELETE");
+                REQUIRE(del.size() == 1);
+                CHECK(contains(del[0].header("Authorization"),
+                               std::string("id=\"") + provisioner_client + "\""));
+            }
+        }
+    }
+}
+
+TEST_CASE("cloud: a termination notice reaches the worker once, with its deadline logged",
+          "[e2e][cloud]") {
+    for (const auto& kind : all_kinds) {
+        DYNAMIC_SECTION(kind) {
+            cloud_run c(kind);
+            const auto cfg = c.h.write_config(c.config());
+            // The worker keeps running for a while after the notice, so a repeated message
+            // would have several poll intervals (250 ms) to arrive.
+            auto p = c.h.start({"--once", cfg}, c.environment("wait-graceful;sleep:1500;exit:0"));
+            REQUIRE(eventually(
+                [&] {
+                    for (const auto& s : c.h.worker_events("step"))
+                        if (s.at("step") == "wait-graceful") return true;
+                    return false;
+                },
+                20s));
+
+            // The machine goes away one minute from now (whole seconds: azure has no more).
+            const auto deadline =
+                std::chrono::time_point_cast<std::chrono::seconds>(wall_clock::now() + 60s);
+            json::object notice;
+            if (kind == "aws" || kind == "aws-provisioner") {
+                // EC2's own format: whole seconds, no fraction.
+                auto time = sw::format_rfc3339_ms(deadline);
+                time.replace(time.size() - 5, 5, "Z");
+                notice = json::object{{"action", "terminate"}, {"time", time}};
+            } else if (kind == "azure")
+                notice = json::object{{"NotBefore", format_rfc1123(deadline)}};
+            c.terminate(notice);
+
+            REQUIRE(eventually(
+                [&] { return !c.h.worker_events("received", "graceful-termination").empty(); },
+                10s));
+            REQUIRE(p->wait(20s) == 4);
+            const auto err = c.h.dir.read("stderr.log");
+            INFO(err);
+
+            const auto graceful = c.h.worker_events("received", "graceful-termination");
+            REQUIRE(graceful.size() == 1);
+            CHECK(graceful[0].at("message").at("finish-tasks") == false);
+            CHECK(contains(err, "Termination notice"));
+            if (kind == "google")
+                CHECK(contains(err, "the machine goes away at "));
+            else
+                CHECK(contains(err, "the machine goes away at " + sw::format_rfc3339_ms(deadline)));
+
+            // After the worker stopped: removed, then the (logged) shutdown.
+            CHECK(c.remove_statuses() == std::vector<unsigned>{200});
+            CHECK(find(err, "Removing worker") < find(err, "would run"));
+            if (kind == "azure") {
+                // The scheduled event is acknowledged once the worker has stopped.
+                const auto acks = c.metadata_requests("/metadata/scheduledevents", "POST");
+                REQUIRE(acks.size() == 1);
+                const auto body = json::parse(acks[0].at("body").as_string());
+                CHECK(body == json::parse(R"({"StartRequests":
+                    [{"EventId": "A123BC45-1234-5678-AB90-ABCDEF123456"}]})"));
+                const auto exits = c.h.worker_events("exit");
+                REQUIRE(exits.size() == 1);
+                CHECK(find(err, "Worker exited") < find(err, "acknowledged scheduled event"));
+            }
+        }
+    }
+}
+
+TEST_CASE("cloud: without --once the worker is removed and then the host shut down",
+          "[e2e][cloud]") {
+    for (const auto& kind : {std::string("aws"), std::string("google"), std::string("azure")}) {
+        DYNAMIC_SECTION(kind) {
+            cloud_run c(kind);
+            auto r = c.run("sleep:100;exit:0", false);
+            INFO(r.err);
+            CHECK(r.exit_code == 0);
+            CHECK(c.remove_statuses() == std::vector<unsigned>{200});
+            CHECK(c.shutdown_marker() == "shutdown \n");
+            CHECK(find(r.err, "Removing worker") < find(r.err, "Shutting down the host"));
+        }
+    }
+}
+
+TEST_CASE("cloud: a removeWorker that keeps failing falls back to the shutdown command",
+          "[e2e][cloud]") {
+    cloud_run c("aws");
+    tc_fault f;
+    f.path_regex = "/api/worker-manager/v1/workers/";
+    f.method = "DELETE";
+    f.status = 500;
+    c.h.standin->add_fault(f);
+    auto r = c.run("sleep:100;exit:0", false);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    const auto removes = c.remove_statuses();
+    CHECK(removes.size() > 1);  // retried
+    for (auto s : removes) CHECK(s == 500);
+    CHECK(contains(r.err, "Error removing the worker"));
+    CHECK(contains(r.err, "Falling back to system shutdown"));
+    CHECK(c.shutdown_marker() == "shutdown \n");
+}
+
+TEST_CASE("cloud: an instance already marked for termination does not start the worker",
+          "[e2e][cloud]") {
+    for (const auto& kind : all_kinds) {
+        DYNAMIC_SECTION(kind) {
+            cloud_run c(kind);
+            c.terminate();
+            auto r = c.run("sleep:100;exit:0");
+            INFO(r.err);
+            CHECK(r.exit_code == 4);
+            CHECK(contains(r.err, "already marked for termination"));
+            CHECK(c.h.worker_events("start").empty());
+            CHECK(c.shutdown_marker().empty());
+        }
+    }
+}
+
+TEST_CASE("cloud: aws without a public IP or hostname still starts", "[e2e][cloud]") {
+    cloud_run c("aws");
+    auto md = c.metadata();
+    auto& paths = md.at("paths").as_object();
+    paths.erase("/latest/meta-data/public-ipv4");
+    paths["/latest/meta-data/public-hostname"] = nullptr;
+    c.write_metadata(md);
+    auto r = c.run("sleep:100;exit:0");
+    INFO(r.err);
+    CHECK(r.exit_code == 4);
+    REQUIRE(c.h.worker_events("start").size() == 1);
+    const auto wc = worker_config(c);
+    CHECK_FALSE(wc.contains("publicIP"));
+    const auto& type_md = wc.at("workerTypeMetadata").as_object();
+    CHECK_FALSE(type_md.contains("public-ipv4"));
+    CHECK_FALSE(type_md.contains("public-hostname"));
+    CHECK(wc.at("privateIP") == "10.0.0.7");
+    CHECK(c.metadata_requests("/latest/meta-data/public-ipv4").size() >= 1);
+    CHECK(c.h.requests("/worker/register", "POST").size() == 1);
+}
