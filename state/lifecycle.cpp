@@ -568,6 +568,11 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
     }
     if (opts_.dynamic && (status == 0 || shutdown_requested_ || notice_ || stop_for_replacement_)) {
         out.push_back(persist(phase::stopping));
+        if (!opts_.registers) {
+            // Never registered with worker-manager (aws-provisioner): nothing to remove.
+            append(out, end_with_host_action(false, how));
+            return out;
+        }
         set_stage(stage::removing);
         action a{action_type::remove_worker};
         a.reason = how;

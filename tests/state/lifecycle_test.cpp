@@ -471,6 +471,22 @@ TEST_CASE("the worker's shutdown message", "[lifecycle]") {
     }
 }
 
+TEST_CASE("a cloud worker that never registered (aws-provisioner) is not removed",
+          "[lifecycle]") {
+    auto o = cloud_opts();
+    o.registers = false;
+    o.can_register_again = false;
+    harness h(o);
+    h.feed(E::start);
+    h.feed(E::state_missing);
+    h.feed(E::provider_configured);
+    h.feed(E::secrets_fetched);
+    h.feed(E::worker_prepared);
+    h.feed(E::worker_started);
+    h.hello();
+    CHECK(types(h.exited(0)) == std::vector{A::persist, A::shutdown_host});
+}
+
 TEST_CASE("a non-zero exit on a cloud provider does not remove the worker", "[lifecycle]") {
     harness h(cloud_opts());
     h.run_to_running();
