@@ -1,4 +1,11 @@
 // start-worker: argv, configuration loading, and the event loop.
+#include "daemon/runner.hpp"
+#include "lib/common/error.hpp"
+#include "lib/config/runner_config.hpp"
+#include "lib/log/log.hpp"
+#include "platform/process.hpp"
+#include "version.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -9,13 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "daemon/runner.hpp"
-#include "lib/common/error.hpp"
-#include "lib/config/runner_config.hpp"
-#include "lib/log/log.hpp"
-#include "platform/process.hpp"
-#include "version.hpp"
 
 namespace {
 
@@ -43,8 +43,8 @@ std::string parse(int argc, char** argv, command_line& out) {
         return args.size() == 1 ? "" : "--help takes no arguments";
     }
     if (first == "--version" || first == "--short-version") {
-        out.what = first == "--version" ? command_line::mode::version
-                                        : command_line::mode::short_version;
+        out.what =
+            first == "--version" ? command_line::mode::version : command_line::mode::short_version;
         return args.size() == 1 ? "" : std::string(first) + " takes no arguments";
     }
     std::size_t i = 0;
@@ -96,8 +96,7 @@ int main(int argc, char** argv) {
         {
             boost::asio::io_context io;
             auto r = std::make_unique<sw::daemon::runner>(
-                io, std::move(cfg),
-                sw::daemon::run_options{cl.what == command_line::mode::once});
+                io, std::move(cfg), sw::daemon::run_options{cl.what == command_line::mode::once});
             boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
                 code = c;
                 if (e) {

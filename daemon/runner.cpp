@@ -1,20 +1,5 @@
 #include "daemon/runner.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
-
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdlib>
-#include <deque>
-#include <optional>
-
 #include "lib/common/error.hpp"
 #include "lib/files/extract.hpp"
 #include "lib/health/server.hpp"
@@ -31,6 +16,20 @@
 #include "platform/system.hpp"
 #include "state/lifecycle.hpp"
 #include "state/store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <optional>
+#include <sys/stat.h>
 
 namespace sw::daemon {
 
@@ -335,21 +334,43 @@ struct runner::impl {
     awaitable<void> perform(const action& a) {
         try {
             switch (a.type) {
-                case action_type::load_state: load_state(); break;
-                case action_type::configure_provider: co_await configure_provider(); break;
-                case action_type::resume_provider: co_await resume_provider(); break;
-                case action_type::register_worker: co_await register_worker(); break;
-                case action_type::reregister: spawn(reregister()); break;
-                case action_type::fetch_secrets: co_await fetch_secrets(); break;
-                case action_type::prepare_worker: co_await prepare_worker(); break;
-                case action_type::persist: persist(a.persist_phase); break;
+                case action_type::load_state:
+                    load_state();
+                    break;
+                case action_type::configure_provider:
+                    co_await configure_provider();
+                    break;
+                case action_type::resume_provider:
+                    co_await resume_provider();
+                    break;
+                case action_type::register_worker:
+                    co_await register_worker();
+                    break;
+                case action_type::reregister:
+                    spawn(reregister());
+                    break;
+                case action_type::fetch_secrets:
+                    co_await fetch_secrets();
+                    break;
+                case action_type::prepare_worker:
+                    co_await prepare_worker();
+                    break;
+                case action_type::persist:
+                    persist(a.persist_phase);
+                    break;
                 case action_type::remove_state:
                     if (!a.reason.empty()) log::info("{}", a.reason);
                     if (store) store->remove();
                     break;
-                case action_type::start_worker: start_worker(); break;
-                case action_type::send_graceful: send_graceful(a); break;
-                case action_type::send_new_credentials: send_new_credentials(); break;
+                case action_type::start_worker:
+                    start_worker();
+                    break;
+                case action_type::send_graceful:
+                    send_graceful(a);
+                    break;
+                case action_type::send_new_credentials:
+                    send_new_credentials();
+                    break;
                 case action_type::terminate_worker:
                     log::info("Sending SIGTERM to the worker: {}", a.reason);
                     if (child) child->terminate();
@@ -358,15 +379,32 @@ struct runner::impl {
                     log::warn("Killing the worker: {}", a.reason);
                     if (child) child->kill();
                     break;
-                case action_type::stop_check: spawn(stop_check()); break;
-                case action_type::acknowledge_notice: co_await acknowledge(); break;
-                case action_type::report_error: co_await report_error(a.reason); break;
-                case action_type::remove_worker: spawn(remove_worker()); break;
-                case action_type::shutdown_host: spawn(host_action(false, a.reason)); break;
-                case action_type::reboot_host: spawn(host_action(true, a.reason)); break;
-                case action_type::notify_ready: notifier.ready(); break;
-                case action_type::notify_stopping: notifier.stopping(); break;
-                case action_type::exit: break;
+                case action_type::stop_check:
+                    spawn(stop_check());
+                    break;
+                case action_type::acknowledge_notice:
+                    co_await acknowledge();
+                    break;
+                case action_type::report_error:
+                    co_await report_error(a.reason);
+                    break;
+                case action_type::remove_worker:
+                    spawn(remove_worker());
+                    break;
+                case action_type::shutdown_host:
+                    spawn(host_action(false, a.reason));
+                    break;
+                case action_type::reboot_host:
+                    spawn(host_action(true, a.reason));
+                    break;
+                case action_type::notify_ready:
+                    notifier.ready();
+                    break;
+                case action_type::notify_stopping:
+                    notifier.stopping();
+                    break;
+                case action_type::exit:
+                    break;
             }
         } catch (const failure& f) {
             push_failed(f.code(), f.what());
@@ -406,7 +444,7 @@ struct runner::impl {
 
     /// After a requested reboot, the system must have booted since the state was written.
     void check_reboot_happened() {
-        struct stat sb{};
+        struct stat sb {};
         const auto boot = platform::system_boot_time();
         if (!boot || ::stat(store->path().c_str(), &sb) != 0) return;
         const auto written = wall_clock::from_time_t(sb.st_mtime);
@@ -791,8 +829,8 @@ struct runner::impl {
     }
 
     void send_graceful(const action& a) {
-        log::info("Sending graceful-termination request with finish-tasks={} ({})",
-                  a.finish_tasks, a.reason);
+        log::info("Sending graceful-termination request with finish-tasks={} ({})", a.finish_tasks,
+                  a.reason);
         protocol::message m{"graceful-termination", {{"finish-tasks", a.finish_tasks}}};
         send(m);
     }
@@ -810,8 +848,7 @@ struct runner::impl {
             if (!p.config_path.empty())
                 platform::write_private_file_atomic(p.config_path, p.config_contents);
         } catch (const std::exception& e) {
-            log::warn("Could not rewrite the worker config with the new credentials: {}",
-                      e.what());
+            log::warn("Could not rewrite the worker config with the new credentials: {}", e.what());
         }
     }
 
@@ -909,8 +946,8 @@ struct runner::impl {
         const int code = co_await platform::run_command(io.get_executor(), cmd, error);
         ev.ok = code == 0;
         if (!ev.ok) {
-            ev.reason = error.empty() ? join(cmd) + " exited with code " + std::to_string(code)
-                                      : error;
+            ev.reason =
+                error.empty() ? join(cmd) + " exited with code " + std::to_string(code) : error;
             log::error("Host {} failed: {}", reboot ? "reboot" : "shutdown", ev.reason);
         }
         push(std::move(ev));
@@ -962,8 +999,12 @@ runner::runner(asio::io_context& io, config::runner_config cfg, run_options opts
 
 runner::~runner() = default;
 
-awaitable<int> runner::run() { return impl_->run(); }
+awaitable<int> runner::run() {
+    return impl_->run();
+}
 
-int runner::early_exit_code() const { return impl_->early_exit; }
+int runner::early_exit_code() const {
+    return impl_->early_exit;
+}
 
 }  // namespace sw::daemon

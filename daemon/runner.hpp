@@ -2,12 +2,12 @@
 // The I/O shell around the lifecycle state machine (state/lifecycle.hpp): it turns the world's
 // happenings (results of calls, the worker's messages and exit, signals, timers) into events,
 // and performs the actions the machine returns, one at a time.
+#include "lib/config/runner_config.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
-
-#include "lib/config/runner_config.hpp"
 
 namespace sw::daemon {
 
@@ -16,7 +16,7 @@ struct run_options {
 };
 
 class runner {
-public:
+  public:
     runner(boost::asio::io_context& io, config::runner_config cfg, run_options opts);
     ~runner();
     runner(const runner&) = delete;
@@ -29,7 +29,7 @@ public:
     /// event loop is stopped instead and this is the exit code (else -1).
     int early_exit_code() const;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -8,75 +8,132 @@ using namespace std::chrono;
 
 std::string_view to_string(stage s) {
     switch (s) {
-        case stage::init: return "init";
-        case stage::loading_state: return "loading state";
-        case stage::configuring: return "configuring";
-        case stage::resuming: return "resuming";
-        case stage::registering: return "registering";
-        case stage::renewing_before_start: return "renewing credentials";
-        case stage::fetching_secrets: return "fetching secrets";
-        case stage::preparing: return "preparing worker";
-        case stage::starting_worker: return "starting worker";
-        case stage::running: return "running";
-        case stage::removing: return "removing worker";
-        case stage::host_action: return "host action";
-        case stage::done: return "done";
+        case stage::init:
+            return "init";
+        case stage::loading_state:
+            return "loading state";
+        case stage::configuring:
+            return "configuring";
+        case stage::resuming:
+            return "resuming";
+        case stage::registering:
+            return "registering";
+        case stage::renewing_before_start:
+            return "renewing credentials";
+        case stage::fetching_secrets:
+            return "fetching secrets";
+        case stage::preparing:
+            return "preparing worker";
+        case stage::starting_worker:
+            return "starting worker";
+        case stage::running:
+            return "running";
+        case stage::removing:
+            return "removing worker";
+        case stage::host_action:
+            return "host action";
+        case stage::done:
+            return "done";
     }
     return "?";
 }
 
 std::string_view to_string(action_type a) {
     switch (a) {
-        case action_type::load_state: return "load_state";
-        case action_type::configure_provider: return "configure_provider";
-        case action_type::resume_provider: return "resume_provider";
-        case action_type::register_worker: return "register_worker";
-        case action_type::reregister: return "reregister";
-        case action_type::fetch_secrets: return "fetch_secrets";
-        case action_type::prepare_worker: return "prepare_worker";
-        case action_type::persist: return "persist";
-        case action_type::remove_state: return "remove_state";
-        case action_type::start_worker: return "start_worker";
-        case action_type::send_graceful: return "send_graceful";
-        case action_type::send_new_credentials: return "send_new_credentials";
-        case action_type::terminate_worker: return "terminate_worker";
-        case action_type::kill_worker: return "kill_worker";
-        case action_type::stop_check: return "stop_check";
-        case action_type::acknowledge_notice: return "acknowledge_notice";
-        case action_type::report_error: return "report_error";
-        case action_type::remove_worker: return "remove_worker";
-        case action_type::shutdown_host: return "shutdown_host";
-        case action_type::reboot_host: return "reboot_host";
-        case action_type::notify_ready: return "notify_ready";
-        case action_type::notify_stopping: return "notify_stopping";
-        case action_type::exit: return "exit";
+        case action_type::load_state:
+            return "load_state";
+        case action_type::configure_provider:
+            return "configure_provider";
+        case action_type::resume_provider:
+            return "resume_provider";
+        case action_type::register_worker:
+            return "register_worker";
+        case action_type::reregister:
+            return "reregister";
+        case action_type::fetch_secrets:
+            return "fetch_secrets";
+        case action_type::prepare_worker:
+            return "prepare_worker";
+        case action_type::persist:
+            return "persist";
+        case action_type::remove_state:
+            return "remove_state";
+        case action_type::start_worker:
+            return "start_worker";
+        case action_type::send_graceful:
+            return "send_graceful";
+        case action_type::send_new_credentials:
+            return "send_new_credentials";
+        case action_type::terminate_worker:
+            return "terminate_worker";
+        case action_type::kill_worker:
+            return "kill_worker";
+        case action_type::stop_check:
+            return "stop_check";
+        case action_type::acknowledge_notice:
+            return "acknowledge_notice";
+        case action_type::report_error:
+            return "report_error";
+        case action_type::remove_worker:
+            return "remove_worker";
+        case action_type::shutdown_host:
+            return "shutdown_host";
+        case action_type::reboot_host:
+            return "reboot_host";
+        case action_type::notify_ready:
+            return "notify_ready";
+        case action_type::notify_stopping:
+            return "notify_stopping";
+        case action_type::exit:
+            return "exit";
     }
     return "?";
 }
 
 std::string_view to_string(event_type e) {
     switch (e) {
-        case event_type::start: return "start";
-        case event_type::state_missing: return "state_missing";
-        case event_type::state_loaded: return "state_loaded";
-        case event_type::provider_configured: return "provider_configured";
-        case event_type::registered: return "registered";
-        case event_type::reregistered: return "reregistered";
-        case event_type::reregister_failed: return "reregister_failed";
-        case event_type::secrets_fetched: return "secrets_fetched";
-        case event_type::worker_prepared: return "worker_prepared";
-        case event_type::worker_started: return "worker_started";
-        case event_type::hello: return "hello";
-        case event_type::signal: return "signal";
-        case event_type::notice: return "notice";
-        case event_type::stop_check_result: return "stop_check_result";
-        case event_type::shutdown_requested: return "shutdown_requested";
-        case event_type::worker_exited: return "worker_exited";
-        case event_type::removed: return "removed";
-        case event_type::remove_failed: return "remove_failed";
-        case event_type::host_action_done: return "host_action_done";
-        case event_type::failed: return "failed";
-        case event_type::tick: return "tick";
+        case event_type::start:
+            return "start";
+        case event_type::state_missing:
+            return "state_missing";
+        case event_type::state_loaded:
+            return "state_loaded";
+        case event_type::provider_configured:
+            return "provider_configured";
+        case event_type::registered:
+            return "registered";
+        case event_type::reregistered:
+            return "reregistered";
+        case event_type::reregister_failed:
+            return "reregister_failed";
+        case event_type::secrets_fetched:
+            return "secrets_fetched";
+        case event_type::worker_prepared:
+            return "worker_prepared";
+        case event_type::worker_started:
+            return "worker_started";
+        case event_type::hello:
+            return "hello";
+        case event_type::signal:
+            return "signal";
+        case event_type::notice:
+            return "notice";
+        case event_type::stop_check_result:
+            return "stop_check_result";
+        case event_type::shutdown_requested:
+            return "shutdown_requested";
+        case event_type::worker_exited:
+            return "worker_exited";
+        case event_type::removed:
+            return "removed";
+        case event_type::remove_failed:
+            return "remove_failed";
+        case event_type::host_action_done:
+            return "host_action_done";
+        case event_type::failed:
+            return "failed";
+        case event_type::tick:
+            return "tick";
     }
     return "?";
 }
@@ -93,7 +150,9 @@ milliseconds renew_before_expire(milliseconds until) {
 }
 
 namespace {
-action act(action_type t) { return action{t}; }
+action act(action_type t) {
+    return action{t};
+}
 action graceful_action(bool finish_tasks, std::string reason) {
     action a{action_type::send_graceful};
     a.finish_tasks = finish_tasks;
@@ -101,8 +160,7 @@ action graceful_action(bool finish_tasks, std::string reason) {
     return a;
 }
 void append(std::vector<action>& to, std::vector<action> more) {
-    to.insert(to.end(), std::make_move_iterator(more.begin()),
-              std::make_move_iterator(more.end()));
+    to.insert(to.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
 }
 void lower(std::optional<time_point>& slot, time_point t) {
     if (!slot || t < *slot) slot = t;
@@ -126,7 +184,9 @@ time_point lifecycle::hard_deadline() const {
     return *expire_ - (opts_.kill_timeout + seconds(10));
 }
 
-bool lifecycle::credentials_expired(time_point now) const { return expire_ && *expire_ <= now; }
+bool lifecycle::credentials_expired(time_point now) const {
+    return expire_ && *expire_ <= now;
+}
 
 bool lifecycle::renewal_due_soon(time_point now) const {
     if (!expire_) return false;
@@ -299,8 +359,9 @@ std::vector<action> lifecycle::resume(const event& ev) {
             if (pending_notice_) {
                 // Refuse to start a worker on an instance that is already going away.
                 action r{action_type::report_error};
-                r.reason = "the instance is already marked for termination; not starting the "
-                           "worker";
+                r.reason =
+                    "the instance is already marked for termination; not starting the "
+                    "worker";
                 actions out{r};
                 append(out, finish(exit_code::shutdown_skipped, r.reason));
                 return out;
@@ -311,8 +372,8 @@ std::vector<action> lifecycle::resume(const event& ev) {
         case event_type::worker_started: {
             set_stage(stage::running);
             worker_running_ = true;
-            hello_deadline_ = opts_.has_process ? std::optional(now + opts_.hello_timeout)
-                                                : std::nullopt;
+            hello_deadline_ =
+                opts_.has_process ? std::optional(now + opts_.hello_timeout) : std::nullopt;
             arm_renewal(now);
             if (opts_.registers && opts_.stop_check_interval.count() > 0)
                 stop_check_at_ = now + opts_.stop_check_interval;
@@ -342,9 +403,9 @@ std::vector<action> lifecycle::resume(const event& ev) {
             ++renew_failures_;
             if (stage_ == stage::renewing_before_start) {
                 if (credentials_expired(now))
-                    return finish(exit_code::refused,
-                                  "cached worker credentials expired and could not be renewed: " +
-                                      ev.reason);
+                    return finish(
+                        exit_code::refused,
+                        "cached worker credentials expired and could not be renewed: " + ev.reason);
                 // Still valid: start with them; the renewal schedule tries again.
                 return after_secrets(now);
             }
@@ -457,8 +518,8 @@ std::vector<action> lifecycle::on_running_event(const event& ev) {
                 append(out, graceful(now, true, "stop requested by signal"));
                 time_point at = now + opts_.graceful_stop_timeout;
                 if (notice_deadline_)
-                    at = std::min(at, std::max(now, *notice_deadline_ - opts_.kill_timeout -
-                                                         seconds(5)));
+                    at = std::min(
+                        at, std::max(now, *notice_deadline_ - opts_.kill_timeout - seconds(5)));
                 if (!graceful_now_sent_) lower(escalate_at_, at);
             } else if (signals_ == 2) {
                 append(out, escalate(now, "second stop signal"));
@@ -511,13 +572,13 @@ std::vector<action> lifecycle::on_tick(time_point now) {
         renew_at_.reset();
         renewing_ = true;
         if (worker_running_ && hello_ && !can_new_credentials_) {
-            append(out, escalate(now, "credentials are expiring and the worker cannot take new "
-                                      "ones"));
+            append(out, escalate(now,
+                                 "credentials are expiring and the worker cannot take new "
+                                 "ones"));
         }
         out.push_back(act(action_type::reregister));
     }
-    if (expire_ && worker_running_ && !graceful_now_sent_ &&
-        now >= hard_deadline()) {
+    if (expire_ && worker_running_ && !graceful_now_sent_ && now >= hard_deadline()) {
         append(out, escalate(now, "credentials expire soon and were not renewed"));
     }
     if (escalate_at_ && now >= *escalate_at_) {
@@ -605,8 +666,7 @@ std::optional<time_point> lifecycle::next_deadline() const {
     consider(escalate_at_);
     consider(kill_at_);
     if (!stop_check_in_flight_) consider(stop_check_at_);
-    if (expire_ && worker_running_ && !graceful_now_sent_)
-        consider(hard_deadline());
+    if (expire_ && worker_running_ && !graceful_now_sent_) consider(hard_deadline());
     return d;
 }
 

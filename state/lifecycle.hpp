@@ -9,15 +9,15 @@
 // (each carrying the current wall-clock time), performs the actions it returns, one at a time
 // and in order, and wakes it at next_deadline(). Every decision the runner makes is therefore
 // testable as a transcript: feed events, check actions.
+#include "lib/common/clock.hpp"
+#include "lib/common/exit_codes.hpp"
+#include "state/store.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "lib/common/clock.hpp"
-#include "lib/common/exit_codes.hpp"
-#include "state/store.hpp"
 
 namespace sw::state {
 
@@ -30,8 +30,8 @@ struct lifecycle_options {
     bool registers = true;            ///< the provider registers with worker-manager
     bool can_register_again = false;  ///< expired cached credentials: register from scratch
     bool get_secrets = true;
-    bool cache = false;               ///< a state file is configured
-    bool has_process = true;          ///< false for dummy
+    bool cache = false;                ///< a state file is configured
+    bool has_process = true;           ///< false for dummy
     seconds stop_check_interval{300};  ///< 0 = off
     seconds graceful_stop_timeout{900};
     seconds kill_timeout{30};
@@ -88,10 +88,10 @@ std::string_view to_string(action_type a);
 struct action {
     explicit action(action_type t) : type(t) {}
     action_type type;
-    bool finish_tasks = false;     ///< send_graceful
+    bool finish_tasks = false;             ///< send_graceful
     phase persist_phase = phase::running;  ///< persist
     exit_code code = exit_code::ok;        ///< exit
-    std::string reason;            ///< for logs and error reports
+    std::string reason;                    ///< for logs and error reports
 
     bool operator==(const action&) const = default;
 };
@@ -99,25 +99,25 @@ struct action {
 enum class event_type {
     start,
     state_missing,
-    state_loaded,          ///< loaded_phase, deadline = cached credential expiry
+    state_loaded,  ///< loaded_phase, deadline = cached credential expiry
     provider_configured,
-    registered,            ///< deadline = credential expiry (nullopt: permanent)
-    reregistered,          ///< deadline = credential expiry
-    reregister_failed,     ///< permanent: the secret was refused (no point retrying)
+    registered,         ///< deadline = credential expiry (nullopt: permanent)
+    reregistered,       ///< deadline = credential expiry
+    reregister_failed,  ///< permanent: the secret was refused (no point retrying)
     secrets_fetched,
     worker_prepared,
     worker_started,
-    hello,                 ///< can_graceful, can_new_credentials
-    signal,                ///< SIGTERM / SIGINT / service stop
-    notice,                ///< a cloud termination notice; deadline = when the machine goes
-    stop_check_result,     ///< terminate + reason
-    shutdown_requested,    ///< the worker's `shutdown` message
-    worker_exited,         ///< exit_status
+    hello,               ///< can_graceful, can_new_credentials
+    signal,              ///< SIGTERM / SIGINT / service stop
+    notice,              ///< a cloud termination notice; deadline = when the machine goes
+    stop_check_result,   ///< terminate + reason
+    shutdown_requested,  ///< the worker's `shutdown` message
+    worker_exited,       ///< exit_status
     removed,
     remove_failed,
-    host_action_done,      ///< ok = the command ran and succeeded
-    failed,                ///< code + reason: the current action failed for good
-    tick,                  ///< a deadline passed (or a periodic wake-up)
+    host_action_done,  ///< ok = the command ran and succeeded
+    failed,            ///< code + reason: the current action failed for good
+    tick,              ///< a deadline passed (or a periodic wake-up)
 };
 std::string_view to_string(event_type e);
 
@@ -140,7 +140,7 @@ struct event {
 std::chrono::milliseconds renew_before_expire(std::chrono::milliseconds until_expiry);
 
 class lifecycle {
-public:
+  public:
     explicit lifecycle(lifecycle_options opts) : opts_(std::move(opts)) {}
 
     /// Feeds one event; returns the actions to perform, in order.
@@ -156,7 +156,7 @@ public:
     const std::optional<time_point>& termination_deadline() const { return notice_deadline_; }
     const lifecycle_options& options() const { return opts_; }
 
-private:
+  private:
     using actions = std::vector<action>;
     void set_stage(stage s) { stage_ = s; }
     actions after_identity(time_point now);
@@ -194,13 +194,13 @@ private:
     std::optional<time_point> hello_deadline_;
 
     // Stopping
-    bool graceful_sent_ = false;       ///< finish-tasks true sent
-    bool graceful_now_sent_ = false;   ///< finish-tasks false sent
+    bool graceful_sent_ = false;      ///< finish-tasks true sent
+    bool graceful_now_sent_ = false;  ///< finish-tasks false sent
     bool terminate_sent_ = false;
     bool killed_ = false;
     int signals_ = 0;
     bool shutdown_requested_ = false;
-    bool stop_for_replacement_ = false;  ///< stop check said terminate
+    bool stop_for_replacement_ = false;      ///< stop check said terminate
     std::optional<time_point> escalate_at_;  ///< finish-tasks false
     std::optional<time_point> kill_at_;
     std::optional<time_point> notice_deadline_;

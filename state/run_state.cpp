@@ -52,11 +52,10 @@ boost::json::object run_state_to_json(const run_state& s) {
     o["WorkerID"] = s.worker_id;
     o["ProviderID"] = s.provider_id;
     o["ProviderMetadata"] = s.provider_metadata;
-    o["WorkerConfig"] = s.worker_config.is_null() ? boost::json::value(boost::json::object{})
-                                                  : s.worker_config;
-    o["RemoteWorkerConfig"] = s.remote_config.is_null()
-                                  ? boost::json::value(boost::json::object{})
-                                  : s.remote_config;
+    o["WorkerConfig"] =
+        s.worker_config.is_null() ? boost::json::value(boost::json::object{}) : s.worker_config;
+    o["RemoteWorkerConfig"] =
+        s.remote_config.is_null() ? boost::json::value(boost::json::object{}) : s.remote_config;
     boost::json::array files;
     for (const auto& f : s.files) files.push_back(worker_file_to_json(f));
     o["Files"] = std::move(files);

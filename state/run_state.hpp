@@ -2,6 +2,8 @@
 // The run state: everything the runner knows about this worker's identity, credentials and
 // configuration. Providers fill it, registration and renewal update it, worker implementations
 // turn it into a worker config, and state/store persists it across reboots.
+#include "lib/common/clock.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -9,8 +11,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "lib/common/clock.hpp"
 
 namespace sw {
 
@@ -38,9 +38,9 @@ boost::json::object worker_file_to_json(const worker_file& f);
 
 /// A cloud's "you are about to lose this machine" notice.
 struct termination_notice {
-    std::string reason;                 ///< e.g. "aws spot instance-action: terminate"
-    std::optional<time_point> deadline; ///< when the machine goes away, if the notice says
-    std::string event_id;               ///< azure scheduled event id, to acknowledge
+    std::string reason;                  ///< e.g. "aws spot instance-action: terminate"
+    std::optional<time_point> deadline;  ///< when the machine goes away, if the notice says
+    std::string event_id;                ///< azure scheduled event id, to acknowledge
 };
 
 struct run_state {

@@ -2,11 +2,11 @@
 // The persisted run state: one versioned, private file (the cacheOverRestarts path) holding the
 // run state and the machine's phase, so a worker that reboots mid-task resumes without
 // registering again. Writes are atomic (platform/fs.hpp); reads are strict.
+#include "state/run_state.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "state/run_state.hpp"
 
 namespace sw::state {
 
@@ -35,7 +35,7 @@ std::string serialize(const persisted& p);
 persisted deserialize(std::string_view text);
 
 class store {
-public:
+  public:
     explicit store(std::string path) : path_(std::move(path)) {}
     const std::string& path() const { return path_; }
 
@@ -49,7 +49,7 @@ public:
     /// Removes the file (a finished lifecycle that must not resume).
     void remove() const;
 
-private:
+  private:
     std::string path_;
 };
 

@@ -44,8 +44,8 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 bool parse_rfc3339(std::string_view s, time_point& out) {
     using namespace std::chrono;
     int Y, M, D, h, m, sec;
-    if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) ||
-        s[7] != '-' || !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+    if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) || s[7] != '-' ||
+        !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, m) || s[16] != ':' ||
         !digits(s, 17, 2, sec))
         return false;
@@ -81,8 +81,8 @@ bool parse_rfc3339(std::string_view s, time_point& out) {
                              day{static_cast<unsigned>(D)}};
     if (!ymd.ok()) return false;
     const auto tp = sys_days{ymd} + hours{h} + minutes{m} + seconds{sec} - minutes{offset_min};
-    out = time_point{duration_cast<wall_clock::duration>(tp.time_since_epoch() +
-                                                          nanoseconds{frac_ns})};
+    out = time_point{
+        duration_cast<wall_clock::duration>(tp.time_since_epoch() + nanoseconds{frac_ns})};
     return true;
 }
 

@@ -13,25 +13,25 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 class clock {
-public:
+  public:
     virtual ~clock() = default;
     virtual time_point now() const = 0;
 };
 
 class system_clock_source final : public clock {
-public:
+  public:
     time_point now() const override { return wall_clock::now(); }
 };
 
 /// A clock that only moves when told to.
 class manual_clock final : public clock {
-public:
+  public:
     explicit manual_clock(time_point t = time_point{}) : now_(t) {}
     time_point now() const override { return now_; }
     void set(time_point t) { now_ = t; }
     void advance(wall_clock::duration d) { now_ += d; }
 
-private:
+  private:
     time_point now_;
 };
 

@@ -2,20 +2,20 @@
 // The one exception type that crosses module boundaries. Anything that must end the run throws
 // sw::failure with the exit code of CONTRACT.md and a message that names the key, file or URL.
 // It is caught once, at the top of the daemon, and turned into a log line and an exit code.
+#include "lib/common/exit_codes.hpp"
+
 #include <stdexcept>
 #include <string>
-
-#include "lib/common/exit_codes.hpp"
 
 namespace sw {
 
 class failure : public std::runtime_error {
-public:
+  public:
     failure(exit_code code, std::string message)
         : std::runtime_error(std::move(message)), code_(code) {}
     exit_code code() const noexcept { return code_; }
 
-private:
+  private:
     exit_code code_;
 };
 

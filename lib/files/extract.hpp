@@ -2,9 +2,9 @@
 // Worker files (reference section 8): base64 "file" and "zip" formats, extracted before the
 // worker starts. Every item is validated and decoded before anything is written; zip entries
 // that would escape the destination (../, absolute paths, symlinks) are refused.
-#include <vector>
-
 #include "state/run_state.hpp"
+
+#include <vector>
 
 namespace sw::files {
 

@@ -52,25 +52,25 @@ struct options {
 
 /// What went wrong, for callers that choose a retry policy or an exit code.
 enum class failure_kind {
-    connect,        ///< DNS, refused, unreachable, connect timeout
-    timeout,        ///< the attempt's deadline passed after connecting
-    tls_verify,     ///< the server's certificate or host name did not verify
-    tls,            ///< other TLS failure
-    protocol,       ///< malformed HTTP, body over max_body
-    io,             ///< reset, EOF mid-response
+    connect,     ///< DNS, refused, unreachable, connect timeout
+    timeout,     ///< the attempt's deadline passed after connecting
+    tls_verify,  ///< the server's certificate or host name did not verify
+    tls,         ///< other TLS failure
+    protocol,    ///< malformed HTTP, body over max_body
+    io,          ///< reset, EOF mid-response
 };
 
 class error : public std::runtime_error {
-public:
+  public:
     error(failure_kind k, std::string msg) : std::runtime_error(std::move(msg)), kind_(k) {}
     failure_kind kind() const noexcept { return kind_; }
 
-private:
+  private:
     failure_kind kind_;
 };
 
 class client {
-public:
+  public:
     explicit client(boost::asio::any_io_executor ex);
     ~client();
     client(const client&) = delete;
@@ -83,7 +83,7 @@ public:
     /// Drops idle keep-alive connections.
     void close_idle();
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -96,7 +96,7 @@ std::string format_number(double d) {
     char buf[64];
     const double a = std::fabs(d);
     const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
-                                                          : std::chars_format::fixed;
+                                                         : std::chars_format::fixed;
     auto res = std::to_chars(buf, buf + sizeof buf, d, fmt);
     return std::string(buf, res.ptr);
 }
@@ -108,14 +108,18 @@ void append_go_string(std::string& out, std::string_view s) {
     const std::string plain = boost::json::serialize(boost::json::string(s));
     for (std::size_t i = 0; i < plain.size(); ++i) {
         const char c = plain[i];
-        if (c == '<') out += "\\u003c";
-        else if (c == '>') out += "\\u003e";
-        else if (c == '&') out += "\\u0026";
+        if (c == '<')
+            out += "\\u003c";
+        else if (c == '>')
+            out += "\\u003e";
+        else if (c == '&')
+            out += "\\u0026";
         else if (c == '\xe2' && i + 2 < plain.size() && plain[i + 1] == '\x80' &&
                  (plain[i + 2] == '\xa8' || plain[i + 2] == '\xa9')) {
             out += plain[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
             i += 2;
-        } else out += c;
+        } else
+            out += c;
     }
 }
 
@@ -133,8 +137,7 @@ void write_sorted(const value& v, std::string& out, int indent, int depth) {
         }
         std::vector<const boost::json::key_value_pair*> kvs;
         for (const auto& kv : obj) kvs.push_back(&kv);
-        std::sort(kvs.begin(), kvs.end(),
-                  [](auto* x, auto* y) { return x->key() < y->key(); });
+        std::sort(kvs.begin(), kvs.end(), [](auto* x, auto* y) { return x->key() < y->key(); });
         out += '{';
         bool first = true;
         for (auto* kv : kvs) {
@@ -232,8 +235,8 @@ config_and_files parse_provider_worker_config(const value& v, std::string_view i
                     "while parsing workerConfig from worker-manager: config is not an object");
             out.config = *c;
         }
-        out.files = files_of(io->if_contains("files"),
-                             "while parsing workerConfig from worker-manager");
+        out.files =
+            files_of(io->if_contains("files"), "while parsing workerConfig from worker-manager");
         return out;
     }
     out.config = v;

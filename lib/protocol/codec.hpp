@@ -29,7 +29,7 @@ bool decode_line(std::string_view line, message& out, std::string& why);
 /// bounded whatever the worker writes. Blank lines are passed to on_text as "" (as the Go
 /// runner logs them).
 class line_decoder {
-public:
+  public:
     struct handlers {
         std::function<void(message&&)> on_message;
         /// A line that is not a protocol message (logged as unstructured text).
@@ -44,7 +44,7 @@ public:
     /// End of stream: a trailing partial line is passed on as text (not dropped silently).
     void finish();
 
-private:
+  private:
     void emit_line(std::string_view line);
 
     handlers h_;
@@ -56,7 +56,7 @@ private:
 
 /// The capability set of one side, sorted and unique.
 class capabilities {
-public:
+  public:
     capabilities() = default;
     capabilities(std::initializer_list<std::string_view> caps);
     void add(std::string_view c);
@@ -65,7 +65,7 @@ public:
     capabilities intersect(const capabilities& other) const;
     const std::vector<std::string>& list() const { return caps_; }
 
-private:
+  private:
     std::vector<std::string> caps_;
 };
 
@@ -73,7 +73,7 @@ private:
 /// the worker's hello sets the remote list. Until hello (or a timeout, after which the worker is
 /// assumed to have none) capable() is false, and callers must not block on it.
 class negotiation {
-public:
+  public:
     explicit negotiation(capabilities local) : local_(std::move(local)) {}
     message welcome() const;
     /// Handles a hello; returns false (and logs nothing itself) if `capabilities` is not a list
@@ -85,7 +85,7 @@ public:
     const capabilities& local() const { return local_; }
     const capabilities& remote() const { return remote_; }
 
-private:
+  private:
     capabilities local_;
     capabilities remote_;
     bool initialized_ = false;

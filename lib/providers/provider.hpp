@@ -1,6 +1,9 @@
 #pragma once
 // Providers: where the worker's identity comes from (reference section 4). Each is an async
 // component behind this small interface; the lifecycle shell drives them.
+#include "lib/common/clock.hpp"
+#include "state/run_state.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -11,9 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "lib/common/clock.hpp"
-#include "state/run_state.hpp"
 
 namespace sw::http {
 class client;
@@ -38,7 +38,7 @@ struct context {
 };
 
 class provider {
-public:
+  public:
     virtual ~provider() = default;
 
     /// "standalone", "static", "aws", ...

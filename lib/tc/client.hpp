@@ -3,6 +3,10 @@
 // Network and 5xx/429 problems are retried with jittered exponential backoff up to a deadline
 // per call kind; other 4xx fail at once. Failures throw tc::api_error (a sw::failure):
 // 401/403 -> exit 77 (refused), exhausted retries -> exit 69 (unavailable).
+#include "lib/common/clock.hpp"
+#include "lib/common/error.hpp"
+#include "state/run_state.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -11,10 +15,6 @@
 #include <optional>
 #include <random>
 #include <string>
-
-#include "lib/common/clock.hpp"
-#include "lib/common/error.hpp"
-#include "state/run_state.hpp"
 
 namespace sw::http {
 class client;
@@ -25,7 +25,7 @@ namespace sw::tc {
 /// How hard to try one call.
 struct retry_policy {
     int max_attempts = 6;
-    std::chrono::milliseconds base{200};   ///< delay before retry n: base * 2^(n-1), jittered
+    std::chrono::milliseconds base{200};  ///< delay before retry n: base * 2^(n-1), jittered
     std::chrono::milliseconds cap{30'000};
     std::chrono::milliseconds deadline{5 * 60'000};  ///< give up after this much time in all
     std::chrono::milliseconds attempt_timeout{30'000};
@@ -35,10 +35,10 @@ struct retry_policy {
 std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, std::mt19937_64& rng);
 
 class api_error : public failure {
-public:
+  public:
     api_error(exit_code code, std::string message, unsigned status, std::string tc_code)
         : failure(code, std::move(message)), status_(status), tc_code_(std::move(tc_code)) {}
-    unsigned status() const noexcept { return status_; }        ///< 0: no HTTP response
+    unsigned status() const noexcept { return status_; }              ///< 0: no HTTP response
     const std::string& tc_code() const noexcept { return tc_code_; }  ///< "ResourceNotFound"...
     /// True when the request may have reached the server but its answer was lost (network
     /// error after sending, timeout, a 5xx without a Taskcluster error body, e.g. a proxy's):
@@ -46,7 +46,7 @@ public:
     bool maybe_delivered() const noexcept { return maybe_delivered_; }
     void set_maybe_delivered(bool v) { maybe_delivered_ = v; }
 
-private:
+  private:
     unsigned status_;
     std::string tc_code_;
     bool maybe_delivered_ = false;
@@ -78,7 +78,7 @@ struct error_report {
 };
 
 class client {
-public:
+  public:
     /// `creds` empty: unauthenticated calls (registerWorker).
     client(http::client& http, std::string root_url, std::optional<credentials> creds,
            const clock& clk = real_clock());
@@ -118,7 +118,7 @@ public:
     /// Tests: shorten every policy (no multi-second sleeps in the suite).
     void set_retry_scale(double factor) { retry_scale_ = factor; }
 
-private:
+  private:
     http::client& http_;
     std::string root_url_;
     std::optional<credentials> creds_;

@@ -11,7 +11,7 @@ namespace sw::workers::detail {
 namespace {
 
 class docker_worker final : public worker_impl {
-public:
+  public:
     explicit docker_worker(const boost::json::object& w)
         : path_(required_key(w, "path")), config_path_(required_key(w, "configPath")) {}
 
@@ -58,7 +58,7 @@ public:
         return p;
     }
 
-private:
+  private:
     std::string path_;
     std::string config_path_;
 };

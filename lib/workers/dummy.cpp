@@ -7,7 +7,7 @@ namespace sw::workers::detail {
 namespace {
 
 class dummy final : public worker_impl {
-public:
+  public:
     std::string_view name() const override { return "dummy"; }
     void configure_run(run_state&) const override {}
     void set_credentials(run_state&) const override {}

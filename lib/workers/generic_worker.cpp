@@ -8,7 +8,7 @@ namespace sw::workers::detail {
 namespace {
 
 class generic_worker final : public worker_impl {
-public:
+  public:
     explicit generic_worker(const boost::json::object& w)
         : config_path_(required_key(w, "configPath")) {
         const auto path = optional_key(w, "path");
@@ -59,7 +59,7 @@ public:
         return p;
     }
 
-private:
+  private:
     std::string path_;
     std::string config_path_;
 };

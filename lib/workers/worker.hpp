@@ -1,6 +1,8 @@
 #pragma once
 // Worker implementations (reference section 5). Sans-io: an implementation turns the run state
 // into config keys and a start plan; the daemon writes the file and starts the process.
+#include "state/run_state.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <memory>
@@ -9,8 +11,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "state/run_state.hpp"
 
 namespace sw::config {
 struct runner_config;
@@ -31,7 +31,7 @@ struct start_plan {
 };
 
 class worker_impl {
-public:
+  public:
     virtual ~worker_impl() = default;
     virtual std::string_view name() const = 0;
     /// Sets the derived config keys (they override everything else). Logs what it cannot set.

@@ -5,21 +5,20 @@
 //
 // Prints one line per figure with its median over N runs (and min/max), plus the command lines
 // used, so a note can quote them. Nothing here is a test: figures depend on the machine.
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/support/temp_dir.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
-
-#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -51,8 +50,8 @@ run_result run(const std::vector<std::string>& argv,
     rusage ru{};
     ::wait4(pid, &status, 0, &ru);
     run_result r;
-    r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                    .count();
+    r.wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     // wait4's rusage covers the child only; its own children (the worker) are in
     // RUSAGE_CHILDREN of that child, which wait4 folds in once they were waited for.
     r.cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
@@ -76,11 +75,12 @@ void report(const char* what, const char* unit, const std::vector<double>& v) {
 
 std::string config(const sw::test::temp_dir& d, const std::string& implementation,
                    const std::string& fake_worker) {
-    std::string c = "provider:\n  providerType: standalone\n  rootURL: http://127.0.0.1:9\n"
-                    "  clientID: bench\n  accessToken: bench-access-token\n"
-                    "  workerPoolID: bench/pool\n  workerGroup: g\n  workerID: w\n"
-                    "getSecrets: false\nworker:\n  implementation: " +
-                    implementation + "\n";
+    std::string c =
+        "provider:\n  providerType: standalone\n  rootURL: http://127.0.0.1:9\n"
+        "  clientID: bench\n  accessToken: bench-access-token\n"
+        "  workerPoolID: bench/pool\n  workerGroup: g\n  workerID: w\n"
+        "getSecrets: false\nworker:\n  implementation: " +
+        implementation + "\n";
     if (implementation == "generic-worker")
         c += "  path: " + fake_worker + "\n  configPath: " + d.file("worker.json") + "\n";
     return d.write("runner.yml", c, 0600);
@@ -95,10 +95,14 @@ int main(int argc, char** argv) {
     int idle_seconds = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--start-worker") sw_path = argv[i + 1];
-        else if (a == "--fake-worker") fake = argv[i + 1];
-        else if (a == "--runs") runs = std::atoi(argv[i + 1]);
-        else if (a == "--idle-seconds") idle_seconds = std::atoi(argv[i + 1]);
+        if (a == "--start-worker")
+            sw_path = argv[i + 1];
+        else if (a == "--fake-worker")
+            fake = argv[i + 1];
+        else if (a == "--runs")
+            runs = std::atoi(argv[i + 1]);
+        else if (a == "--idle-seconds")
+            idle_seconds = std::atoi(argv[i + 1]);
     }
     sw::test::temp_dir d;
     std::printf("sw-bench: %s, %d runs per figure\n", sw_path.c_str(), runs);

@@ -1,13 +1,12 @@
 // The command line and config handling of the real binary (CONTRACT.md: CLI, exit codes).
-#include <sys/stat.h>
-#include <unistd.h>
+#include "tests/support/proc.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-
-#include "tests/support/proc.hpp"
-#include "tests/support/temp_dir.hpp"
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace sw::test;
 using namespace std::chrono_literals;
@@ -49,13 +48,33 @@ TEST_CASE("--help documents providers, workers, keys and exit codes", "[cli]") {
     for (const char* flag : {"--help", "-h"}) {
         auto r = sw_run({flag});
         CHECK(r.exit_code == 0);
-        for (const char* word :
-             {"standalone", "static", "aws", "google", "azure", "aws-provisioner",
-              "generic-worker", "docker-worker", "dummy", "workerPoolID", "staticSecret",
-              "configPath", "cacheOverRestarts", "getSecrets", "stopCheckInterval",
-              "gracefulStopTimeout", "killTimeout", "rebootExitCodes", "shutdownCommand",
-              "rebootCommand", "autologin", "health", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-              "NOTIFY_SOCKET", "--once", "--validate", "78"}) {
+        for (const char* word : {"standalone",
+                                 "static",
+                                 "aws",
+                                 "google",
+                                 "azure",
+                                 "aws-provisioner",
+                                 "generic-worker",
+                                 "docker-worker",
+                                 "dummy",
+                                 "workerPoolID",
+                                 "staticSecret",
+                                 "configPath",
+                                 "cacheOverRestarts",
+                                 "getSecrets",
+                                 "stopCheckInterval",
+                                 "gracefulStopTimeout",
+                                 "killTimeout",
+                                 "rebootExitCodes",
+                                 "shutdownCommand",
+                                 "rebootCommand",
+                                 "autologin",
+                                 "health",
+                                 "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                 "NOTIFY_SOCKET",
+                                 "--once",
+                                 "--validate",
+                                 "78"}) {
             INFO(word);
             CHECK(r.out.find(word) != std::string::npos);
         }
@@ -76,14 +95,16 @@ TEST_CASE("a missing or invalid config exits 78 and names the problem", "[cli]")
     CHECK(r.exit_code == 78);
     CHECK(r.err.find("nope.yml") != std::string::npos);
 
-    const auto bad = d.write("bad.yml", "provider:\n  providerType: standalone\nworker:\n"
-                                        "  implementation: generic-worker\n");
+    const auto bad = d.write("bad.yml",
+                             "provider:\n  providerType: standalone\nworker:\n"
+                             "  implementation: generic-worker\n");
     r = sw_run({"--validate", bad});
     CHECK(r.exit_code == 78);
     CHECK(r.err.find("provider.rootURL") != std::string::npos);
 
-    const auto unknown = d.write("unknown.yml", "provider:\n  providerType: nimbus\n"
-                                                "worker:\n  implementation: dummy\n");
+    const auto unknown = d.write("unknown.yml",
+                                 "provider:\n  providerType: nimbus\n"
+                                 "worker:\n  implementation: dummy\n");
     r = sw_run({unknown});
     CHECK(r.exit_code == 78);
     CHECK(r.err.find("provider.providerType") != std::string::npos);
@@ -108,7 +129,7 @@ TEST_CASE("a group-readable config is tightened to 0600", "[cli]") {
     const auto cfg = d.write("c.yml", standalone_dummy, 0644);
     auto r = sw_run({"--validate", cfg});
     CHECK(r.exit_code == 0);
-    struct stat sb{};
+    struct stat sb {};
     REQUIRE(::stat(cfg.c_str(), &sb) == 0);
     CHECK((sb.st_mode & 0777) == 0600);
     CHECK(r.err.find("insecure permissions") != std::string::npos);

@@ -3,8 +3,11 @@
 // in-process (on its own thread), runner configs, the real start-worker binary, and the fake
 // worker's record. Header-only because it needs the SW_BINARY / SW_FAKES_DIR definitions of
 // the integration-tests target.
+#include "tests/support/proc.hpp"
+#include "tests/support/tc_standin.hpp"
+#include "tests/support/temp_dir.hpp"
+
 #include <boost/json.hpp>
-#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -12,11 +15,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
-
-#include "tests/support/proc.hpp"
-#include "tests/support/tc_standin.hpp"
-#include "tests/support/temp_dir.hpp"
 
 namespace sw::test {
 
@@ -39,8 +39,7 @@ struct harness {
     /// knows static provider "static-prov" with worker "wg/wid" in pool "proj/pool".
     tc_standin& start_standin(const std::string& config_json = "") {
         tc_standin_options o;
-        o.config = boost::json::parse(config_json.empty() ? default_standin_config()
-                                                          : config_json)
+        o.config = boost::json::parse(config_json.empty() ? default_standin_config() : config_json)
                        .as_object();
         o.state_dir = dir.file("standin");
         std::filesystem::create_directories(o.state_dir);
@@ -150,7 +149,7 @@ struct harness {
     }
 
     static unsigned mode_of(const std::string& path) {
-        struct stat sb{};
+        struct stat sb {};
         if (::stat(path.c_str(), &sb) != 0) return 0;
         return sb.st_mode & 07777;
     }

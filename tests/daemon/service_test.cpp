@@ -1,15 +1,14 @@
 // Service integration of the real binary: systemd's notify protocol and the health endpoint.
+#include "tests/daemon/harness.hpp"
+
 #include <arpa/inet.h>
+#include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cstring>
-
-#include "tests/daemon/harness.hpp"
 
 using namespace sw::test;
 using namespace std::chrono_literals;
@@ -85,10 +84,9 @@ TEST_CASE("systemd notify: READY once the worker runs, STATUS, STOPPING on SIGTE
     h.start_standin();
     notify_socket ns(h.dir.file("notify.sock"));
     const auto cfg = h.write_config(h.static_config());
-    auto p = h.start({cfg},
-                     {{"NOTIFY_SOCKET", ns.path},
-                      {"WATCHDOG_USEC", "200000"},
-                      {"FAKE_WORKER_SCRIPT", "log:started;wait-graceful;exit:0"}});
+    auto p = h.start({cfg}, {{"NOTIFY_SOCKET", ns.path},
+                             {"WATCHDOG_USEC", "200000"},
+                             {"FAKE_WORKER_SCRIPT", "log:started;wait-graceful;exit:0"}});
     REQUIRE(eventually([&] { return ns.saw("READY=1"); }, 20s));
     // The worker is running by the time READY=1 is sent.
     REQUIRE(eventually([&] { return !h.worker_events("start").empty(); }, 5s));

@@ -9,19 +9,21 @@ TEST_CASE("static: a full run registers, fetches secrets, extracts files, writes
     harness h;
     auto& standin = h.start_standin(R"({
       "providers": {"static-prov": {"type": "static",
-                    "workers": {"wg/wid": {"staticSecret": ")" + std::string(static_secret) + R"("}}}},
+                    "workers": {"wg/wid": {"staticSecret": ")" +
+                                    std::string(static_secret) + R"("}}}},
       "workerPools": {"proj/pool": {"workerConfig": {"genericWorker": {
           "config": {"fromWM": "wm", "shared": "wm", "list": ["wm"]},
-          "files": [{"description": "greeting", "path": ")" + h.dir.file("files/greeting.txt") +
-                                     R"(", "content": "SGVsbG8sIFdvcmxk", "encoding": "base64",
+          "files": [{"description": "greeting", "path": ")" +
+                                    h.dir.file("files/greeting.txt") +
+                                    R"(", "content": "SGVsbG8sIFdvcmxk", "encoding": "base64",
                      "format": "file"}]}}}},
       "secrets": {
         "worker-type:proj/pool": {"config": {"fromLegacy": true, "shared": "legacy"}},
         "worker-pool:proj/pool": {"config": {"fromSecret": true, "shared": "secret",
                                              "list": ["secret"]}}}})");
-    const auto cfg = h.write_config(h.static_config(
-        "workerConfig:\n  fromRunner: true\n  shared: runner\n  list: [runner]\n"
-        "  clientId: must-be-overridden\n"));
+    const auto cfg = h.write_config(
+        h.static_config("workerConfig:\n  fromRunner: true\n  shared: runner\n  list: [runner]\n"
+                        "  clientId: must-be-overridden\n"));
     auto r = h.run({"--once", cfg},
                    {{"FAKE_WORKER_SCRIPT",
                      "log:hello;error-report:worker-error:something broke;sleep:200;exit:0"}});

@@ -160,8 +160,7 @@ TEST_CASE("credentials are renewed on the wall clock and handed to the worker", 
     CHECK(h.fsm.next_deadline() == h.now + (200h - 95h - 46min - 30min));
 }
 
-TEST_CASE("failed renewals retry with backoff, then stop the worker before expiry",
-          "[lifecycle]") {
+TEST_CASE("failed renewals retry with backoff, then stop the worker before expiry", "[lifecycle]") {
     harness h(static_opts());
     h.run_to_running(t0 + 1h);
     CHECK(types(h.tick_at(t0 + 30min)) == std::vector{A::reregister});
@@ -248,8 +247,7 @@ TEST_CASE("a worker that ignores the graceful stop is escalated and killed on ti
     CHECK(h.exited(0).back().code == exit_code::worker_failed);  // killed: not a clean stop
 }
 
-TEST_CASE("a graceful stop that completes exits 0 and keeps the state resumable",
-          "[lifecycle]") {
+TEST_CASE("a graceful stop that completes exits 0 and keeps the state resumable", "[lifecycle]") {
     harness h(static_opts());
     h.run_to_running();
     h.feed(E::signal);
@@ -471,8 +469,7 @@ TEST_CASE("the worker's shutdown message", "[lifecycle]") {
     }
 }
 
-TEST_CASE("a cloud worker that never registered (aws-provisioner) is not removed",
-          "[lifecycle]") {
+TEST_CASE("a cloud worker that never registered (aws-provisioner) is not removed", "[lifecycle]") {
     auto o = cloud_opts();
     o.registers = false;
     o.can_register_again = false;
@@ -519,8 +516,7 @@ TEST_CASE("failures after registration are reported before exiting", "[lifecycle
     }
 }
 
-TEST_CASE("an instance already marked for termination does not start its worker",
-          "[lifecycle]") {
+TEST_CASE("an instance already marked for termination does not start its worker", "[lifecycle]") {
     harness h(cloud_opts());
     h.feed(E::start);
     h.feed(E::state_missing);

@@ -39,12 +39,12 @@ struct http_response {
 using http_handler = std::function<http_response(const http_request&)>;
 
 struct tls_files {
-    std::string cert_chain_file;  ///< PEM
-    std::string private_key_file; ///< PEM
+    std::string cert_chain_file;   ///< PEM
+    std::string private_key_file;  ///< PEM
 };
 
 class http_server {
-public:
+  public:
     /// port 0: ephemeral. With `tls`, serves https.
     explicit http_server(http_handler handler, std::uint16_t port = 0,
                          const tls_files* tls = nullptr, std::string bind_address = "127.0.0.1");
@@ -60,7 +60,7 @@ public:
     void run_until_signal();
     void stop();
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,19 +1,18 @@
 #include "tests/support/proc.hpp"
 
 #include <arpa/inet.h>
+#include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 
 extern char** environ;
 
@@ -139,7 +138,7 @@ void background_process::read_available(int timeout_ms) {
 }
 
 std::string background_process::wait_for_line(const std::string& prefix,
-                                               std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout) {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (true) {
         while (true) {

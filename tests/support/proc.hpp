@@ -23,7 +23,7 @@ proc_result run_process(const std::vector<std::string>& argv, const env_list& en
 /// A program running in the background; stdout is captured through a pipe and stderr into a
 /// file. Killed (its process group) on destruction.
 class background_process {
-public:
+  public:
     background_process(const std::vector<std::string>& argv, const env_list& env = {},
                        const std::string& stderr_file = "");
     ~background_process();
@@ -41,7 +41,7 @@ public:
     /// Everything read from stdout so far.
     const std::string& out() const { return out_; }
 
-private:
+  private:
     void read_available(int timeout_ms);
     int pid_ = -1;
     int out_fd_ = -1;

@@ -1,11 +1,10 @@
 #include "tests/support/temp_dir.hpp"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace sw::test {
 

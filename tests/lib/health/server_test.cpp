@@ -242,16 +242,17 @@ TEST_CASE("health: malformed and oversized requests", "[health]") {
     fixture f;
     CHECK(round_trip(f.port(), "NOT HTTP AT ALL\r\n\r\n").status == 400);
     const std::string big_header(sw::health::max_header_bytes + 100, 'x');
-    CHECK(
-        round_trip(f.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + big_header + "\r\n\r\n")
-            .status == 431);
+    CHECK(round_trip(f.port(),
+                     "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + big_header + "\r\n\r\n")
+              .status == 431);
     // Just under the limit is fine.
     const std::string ok_header(sw::health::max_header_bytes - 200, 'x');
-    CHECK(round_trip(f.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + ok_header + "\r\n\r\n")
-              .status == 200);
+    CHECK(
+        round_trip(f.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + ok_header + "\r\n\r\n")
+            .status == 200);
     const std::string big_body(sw::health::max_body_bytes + 1, 'y');
     CHECK(round_trip(f.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                                 std::to_string(big_body.size()) + "\r\n\r\n" + big_body)
+                                   std::to_string(big_body.size()) + "\r\n\r\n" + big_body)
               .status == 413);
     // The server is still fine afterwards.
     CHECK(get(f.port(), "/healthz").status == 200);

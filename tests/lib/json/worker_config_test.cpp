@@ -1,12 +1,15 @@
 #include "lib/json/worker_config.hpp"
 
 #include <boost/json.hpp>
+
 #include <catch2/catch.hpp>
 
 using sw::json::value;
 
 namespace {
-value j(const char* text) { return text ? boost::json::parse(text) : value(nullptr); }
+value j(const char* text) {
+    return text ? boost::json::parse(text) : value(nullptr);
+}
 std::string merged(const char* a, const char* b) {
     return sw::json::to_sorted_json(sw::json::merge(j(a), j(b)));
 }
