@@ -173,3 +173,15 @@ TEST_CASE("standalone + dummy runs under --once and logs no secret", "[cli]") {
     CHECK(r.err.find("dummy-1") != std::string::npos);
     CHECK(r.err.find("sup3r-s3cret-t0ken") == std::string::npos);
 }
+
+TEST_CASE("the standalone example runs under --once", "[cli]") {
+    temp_dir d;
+    const auto copy = d.file("standalone-dummy.json");
+    std::filesystem::copy_file(std::string(SW_SOURCE_DIR) + "/units/examples/standalone-dummy.json",
+                               copy);
+    ::chmod(copy.c_str(), 0600);
+    auto r = sw_run({"--once", copy});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("Identified as worker local/dummy-1") != std::string::npos);
+}

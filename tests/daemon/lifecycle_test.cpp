@@ -150,6 +150,7 @@ TEST_CASE("stop checks: shouldWorkerTerminate or a deploymentId change -> finish
             h.standin->set_should_terminate("proj/pool/wg/wid", true, "pool is being replaced");
         };
         expected_log = "pool is being replaced";
+        REQUIRE(h.standin);
     }
     SECTION("the worker-pool secret's deploymentId changes") {
         h.start_standin(with_deployment("deploy-1"));
@@ -158,6 +159,7 @@ TEST_CASE("stop checks: shouldWorkerTerminate or a deploymentId change -> finish
                                   json::object{{"config", {{"deploymentId", "deploy-2"}}}});
         };
         expected_log = "deploymentId changed";
+        REQUIRE(h.standin);
     }
     const auto cfg = h.write_config(h.static_config("lifecycle:\n  stopCheckInterval: 1\n"));
     auto p = h.start({cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}});
