@@ -1,4 +1,5 @@
 #include "lib/files/extract.hpp"
+#include "lib/tc/hawk.hpp"
 
 #include "tests/support/temp_dir.hpp"
 
@@ -17,14 +18,7 @@ using sw::worker_file;
 
 namespace {
 
-std::string base64(const std::string& data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(data.data()),
-                                  static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
+std::string base64(const std::string& data) { return sw::tc::base64_encode(data); }
 
 /// Builds a zip archive with libzip (in a temporary file) and returns its bytes.
 class zip_builder {
