@@ -18,17 +18,6 @@ std::unique_ptr<provider> make_google(const config::runner_config& cfg, context&
 std::unique_ptr<provider> make_azure(const config::runner_config& cfg, context& ctx);
 std::unique_ptr<provider> make_aws_provisioner(const config::runner_config& cfg, context& ctx);
 
-namespace keys {
-/// `provider.<key>`: a required non-empty string. Throws sw::config_error naming the key.
-std::string required(const boost::json::object& provider, std::string_view key);
-/// `provider.<key>`: an optional object (absent or null: empty).
-boost::json::object optional_object(const boost::json::object& provider, std::string_view key);
-/// `provider.<key>`: an optional map of strings ("provider.workerLocation.region: is not a
-/// string").
-std::map<std::string, std::string> optional_string_map(const boost::json::object& provider,
-                                                       std::string_view key);
-}  // namespace keys
-
 /// What standalone and static read from the config (4.2, 4.3).
 struct configured_identity {
     std::string root_url;

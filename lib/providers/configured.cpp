@@ -1,54 +1,24 @@
 // Provider-config keys shared by the providers configured from the runner config.
 #include "lib/common/error.hpp"
+#include "lib/config/runner_config.hpp"
 #include "lib/providers/builtin.hpp"
 
 #include <boost/json/value.hpp>
 
 namespace sw::providers {
 
-namespace keys {
-
-namespace {
-std::string path(std::string_view key) {
-    return "provider." + std::string(key);
-}
-}  // namespace
-
-std::string required(const boost::json::object& provider, std::string_view key) {
-    const auto* v = provider.if_contains(key);
-    if (!v || v->is_null()) throw config_error(path(key), "missing");
-    if (!v->is_string()) throw config_error(path(key), "must be a string");
-    if (v->get_string().empty()) throw config_error(path(key), "must not be empty");
-    return std::string(v->get_string());
-}
-
-boost::json::object optional_object(const boost::json::object& provider, std::string_view key) {
-    const auto* v = provider.if_contains(key);
-    if (!v || v->is_null()) return {};
-    if (!v->is_object()) throw config_error(path(key), "must be a map");
-    return v->get_object();
-}
-
-std::map<std::string, std::string> optional_string_map(const boost::json::object& provider,
-                                                       std::string_view key) {
-    std::map<std::string, std::string> out;
-    for (const auto& [k, v] : optional_object(provider, key)) {
-        if (!v.is_string()) throw config_error(path(key) + "." + std::string(k), "is not a string");
-        out.emplace(std::string(k), std::string(v.get_string()));
-    }
-    return out;
-}
-
-}  // namespace keys
 
 configured_identity read_configured_identity(const boost::json::object& provider) {
     configured_identity id;
-    id.root_url = keys::required(provider, "rootURL");
-    id.worker_pool_id = keys::required(provider, "workerPoolID");
-    id.worker_group = keys::required(provider, "workerGroup");
-    id.worker_id = keys::required(provider, "workerID");
-    id.provider_metadata = keys::optional_object(provider, "providerMetadata");
-    id.worker_location = keys::optional_string_map(provider, "workerLocation");
+    id.root_url = config::required_string(provider, "provider", "rootURL");
+    id.worker_pool_id = config::required_string(provider, "provider", "workerPoolID");
+    id.worker_group = config::required_string(provider, "provider", "workerGroup");
+    id.worker_id = config::required_string(provider, "provider", "workerID");
+    id.provider_metadata =
+        config::optional_object(provider, "provider", "providerMetadata").value_or(
+            boost::json::object{});
+    for (auto& [k, v] : config::optional_string_map(provider, "provider", "workerLocation"))
+        id.worker_location.emplace(std::move(k), std::move(v));
     return id;
 }
 

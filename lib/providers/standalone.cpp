@@ -11,8 +11,8 @@ class standalone_provider final : public provider {
   public:
     explicit standalone_provider(const boost::json::object& cfg)
         : id_(read_configured_identity(cfg)),
-          client_id_(keys::required(cfg, "clientID")),
-          access_token_(keys::required(cfg, "accessToken")) {}
+          client_id_(config::required_string(cfg, "provider", "clientID")),
+          access_token_(config::required_string(cfg, "provider", "accessToken")) {}
 
     std::string_view type() const override { return "standalone"; }
 

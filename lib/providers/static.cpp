@@ -12,8 +12,8 @@ class static_provider final : public provider {
   public:
     explicit static_provider(const boost::json::object& cfg)
         : id_(read_configured_identity(cfg)),
-          provider_id_(keys::required(cfg, "providerID")),
-          static_secret_(keys::required(cfg, "staticSecret")) {}
+          provider_id_(config::required_string(cfg, "provider", "providerID")),
+          static_secret_(config::required_string(cfg, "provider", "staticSecret")) {}
 
     std::string_view type() const override { return "static"; }
 

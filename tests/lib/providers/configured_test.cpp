@@ -85,7 +85,7 @@ TEST_CASE("standalone config errors name the key (TestConfigureRunNonStringLocat
     env e;
     auto cfg = cfg_of("standalone", standalone_min);
     cfg.provider["workerLocation"] = boost::json::object{{"region", 13}};
-    CHECK(config_error_of(cfg, e.ctx) == "provider.workerLocation.region: is not a string");
+    CHECK(config_error_of(cfg, e.ctx) == "provider.workerLocation.region: must be a string");
     cfg = cfg_of("standalone", standalone_min);
     cfg.provider.erase("accessToken");
     CHECK(config_error_of(cfg, e.ctx) == "provider.accessToken: missing");
