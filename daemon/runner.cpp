@@ -44,11 +44,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Providers that talk to worker-manager (registerWorker, reregister, shouldWorkerTerminate).
-bool provider_registers(std::string_view type) {
-    return type != "standalone" && type != "aws-provisioner";
-}
-
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) {
@@ -92,7 +87,7 @@ struct runner::impl {
     std::unique_ptr<providers::provider> provider;
     std::unique_ptr<workers::worker_impl> worker;
     std::optional<state::store> store;
-    state::lifecycle fsm;
+    std::optional<state::lifecycle> fsm;  ///< made once the provider and worker exist
     platform::service_notifier notifier;
 
     run_state st;
@@ -129,7 +124,6 @@ struct runner::impl {
           opts(opts_),
           http(io_.get_executor()),
           pctx{io_.get_executor(), http, real_clock()},
-          fsm(make_options()),
           nego(local_capabilities()),
           wake(io_),
           signals(io_, SIGTERM, SIGINT) {}
@@ -139,18 +133,17 @@ struct runner::impl {
                 "autologin"};
     }
 
+    /// What the state machine needs to know, from the config and from what the provider and
+    /// the worker implementation say about themselves.
     state::lifecycle_options make_options() const {
         state::lifecycle_options o;
         o.once = opts.once;
-        o.dynamic = cfg.provider_type == "aws" || cfg.provider_type == "google" ||
-                    cfg.provider_type == "azure" || cfg.provider_type == "aws-provisioner";
-        o.registers = provider_registers(cfg.provider_type);
-        // Every provider that registers can prove its identity again (the static one with its
-        // static secret), so expired cached credentials lead to a fresh registration.
-        o.can_register_again = o.registers;
+        o.dynamic = provider->dynamic();
+        o.registers = provider->registers();
+        o.can_register_again = provider->can_reregister_from_scratch();
         o.get_secrets = cfg.get_secrets;
         o.cache = !cfg.cache_over_restarts.empty();
-        o.has_process = cfg.worker_implementation != "dummy";
+        o.has_process = worker->has_process();
         o.stop_check_interval = cfg.lifecycle.stop_check_interval;
         o.graceful_stop_timeout = cfg.lifecycle.graceful_stop_timeout;
         o.kill_timeout = cfg.lifecycle.kill_timeout;
@@ -202,6 +195,7 @@ struct runner::impl {
             log::error("{}", f.what());
             co_return to_int(f.code());
         }
+        fsm.emplace(make_options());
         if (cfg.health && !cfg.health->listen.empty()) {
             try {
                 health_server = std::make_unique<health::server>(
@@ -227,9 +221,9 @@ struct runner::impl {
             event ev = std::move(events.front());
             events.pop_front();
             ev.now = real_clock().now();
-            const auto before = fsm.current();
-            auto acts = fsm.resume(ev);
-            if (fsm.current() != before) notifier.status(std::string(to_string(fsm.current())));
+            const auto before = fsm->current();
+            auto acts = fsm->resume(ev);
+            if (fsm->current() != before) notifier.status(std::string(to_string(fsm->current())));
             for (auto& a : acts) {
                 if (a.type == action_type::exit) {
                     co_return co_await finish(a);
@@ -241,8 +235,8 @@ struct runner::impl {
 
     health::snapshot health_snapshot() const {
         health::snapshot h;
-        h.stage = std::string(to_string(fsm.current()));
-        h.worker_running = fsm.current() == state::stage::running;
+        h.stage = std::string(to_string(fsm->current()));
+        h.worker_running = fsm->current() == state::stage::running;
         h.finished = finished;
         if (st.credentials_expire)
             h.credentials_expiry_unix = std::chrono::duration_cast<std::chrono::seconds>(
@@ -260,7 +254,7 @@ struct runner::impl {
     /// noticed promptly (taskcluster#5269).
     awaitable<void> sleep_until_event() {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(60s);
-        if (auto d = fsm.next_deadline()) {
+        if (auto d = fsm->next_deadline()) {
             const auto until =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*d - real_clock().now());
             wait = std::clamp(until, std::chrono::milliseconds(0), wait);
@@ -493,7 +487,7 @@ struct runner::impl {
         st = std::move(fresh);
         remember_secrets();
         proof = co_await provider->identity_proof(st);
-        if (provider_registers(cfg.provider_type)) {
+        if (provider->registers()) {
             if (!proof) throw failure(exit_code::internal, "provider gave no identity proof");
             // Credentials come from registerWorker; the rest is checked after it.
         } else {
@@ -624,7 +618,7 @@ struct runner::impl {
         log::info("Configuring for worker implementation {}", cfg.worker_implementation);
         worker->configure_run(st);
         deployment_id = deployment_id_of(st.worker_config);
-        if (!fsm.resumed() && !st.files.empty()) {
+        if (!fsm->resumed() && !st.files.empty()) {
             log::info("Writing files");
             try {
                 files::extract_all(st.files);
@@ -819,7 +813,7 @@ struct runner::impl {
         r.kind = "worker-runner-error";
         r.title = "start-worker error";
         r.description = reason;
-        r.extra = {{"stage", std::string(to_string(fsm.current()))}};
+        r.extra = {{"stage", std::string(to_string(fsm->current()))}};
         co_await send_error_report(std::move(r));
     }
 

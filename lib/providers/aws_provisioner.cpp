@@ -64,6 +64,7 @@ class aws_provisioner_provider final : public provider {
     }
 
     bool dynamic() const override { return true; }
+    bool registers() const override { return false; }
     /// The provisioner secret is one-time: there is nothing to prove the identity again with.
     bool can_reregister_from_scratch() const override { return false; }
 

@@ -7,16 +7,14 @@
 
 namespace sw::providers {
 
-
 configured_identity read_configured_identity(const boost::json::object& provider) {
     configured_identity id;
     id.root_url = config::required_string(provider, "provider", "rootURL");
     id.worker_pool_id = config::required_string(provider, "provider", "workerPoolID");
     id.worker_group = config::required_string(provider, "provider", "workerGroup");
     id.worker_id = config::required_string(provider, "provider", "workerID");
-    id.provider_metadata =
-        config::optional_object(provider, "provider", "providerMetadata").value_or(
-            boost::json::object{});
+    id.provider_metadata = config::optional_object(provider, "provider", "providerMetadata")
+                               .value_or(boost::json::object{});
     for (auto& [k, v] : config::optional_string_map(provider, "provider", "workerLocation"))
         id.worker_location.emplace(std::move(k), std::move(v));
     return id;

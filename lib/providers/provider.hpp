@@ -60,6 +60,10 @@ class provider {
     /// Cloud-provisioned: removeWorker (and a host shutdown) when the worker is done.
     virtual bool dynamic() const = 0;
 
+    /// Registers with worker-manager (registerWorker, reregisterWorker, shouldWorkerTerminate).
+    /// False for providers whose credentials come from elsewhere (standalone, aws-provisioner).
+    virtual bool registers() const { return true; }
+
     /// Whether this provider can prove its identity again after a reboot (cloud providers),
     /// so expired cached credentials can be replaced by a fresh registration.
     virtual bool can_reregister_from_scratch() const { return dynamic(); }

@@ -30,6 +30,7 @@ class standalone_provider final : public provider {
     }
 
     bool dynamic() const override { return false; }
+    bool registers() const override { return false; }
 
   private:
     configured_identity id_;

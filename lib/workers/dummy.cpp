@@ -9,6 +9,7 @@ namespace {
 class dummy final : public worker_impl {
   public:
     std::string_view name() const override { return "dummy"; }
+    bool has_process() const override { return false; }
     void configure_run(run_state&) const override {}
     void set_credentials(run_state&) const override {}
     start_plan plan_start(const run_state&) const override {

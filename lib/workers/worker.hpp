@@ -34,6 +34,8 @@ class worker_impl {
   public:
     virtual ~worker_impl() = default;
     virtual std::string_view name() const = 0;
+    /// Starts a process (false for dummy, which has nothing to run).
+    virtual bool has_process() const { return true; }
     /// Sets the derived config keys (they override everything else). Logs what it cannot set.
     /// Throws sw::failure for impossible states (e.g. a worker pool id without '/').
     virtual void configure_run(run_state& state) const = 0;

@@ -44,6 +44,7 @@ TEST_CASE("standalone without optional keys (TestConfigureRunNoOptional)",
     auto p = providers::make_provider(cfg_of("standalone", standalone_min), e.ctx);
     CHECK(p->type() == "standalone");
     CHECK_FALSE(p->dynamic());
+    CHECK_FALSE(p->registers());
     CHECK_FALSE(p->can_reregister_from_scratch());
     run_state st;
     e.run(p->configure(st));
@@ -107,6 +108,7 @@ TEST_CASE("static (TestConfigureRun)", "[providers][static]") {
         e.ctx);
     CHECK(p->type() == "static");
     CHECK_FALSE(p->dynamic());
+    CHECK(p->registers());
     CHECK(p->can_reregister_from_scratch());
     run_state st;
     e.run(p->configure(st));
@@ -130,6 +132,9 @@ TEST_CASE("registry", "[providers][registry]") {
         auto p = providers::make_provider(cfg_of(type, "{}"), e.ctx);
         CHECK(p->type() == type);
         CHECK(p->dynamic());
+        // aws-provisioner's credentials come from the provisioner, not from worker-manager.
+        CHECK(p->registers() == (std::string(type) != "aws-provisioner"));
+        CHECK(p->can_reregister_from_scratch() == p->registers());
     }
     CHECK(config_error_of(cfg_of("ec2", "{}"), e.ctx) ==
           "provider.providerType: unrecognized provider type ec2");
