@@ -33,27 +33,16 @@ event local_actions::load_state() {
     s_.remember_secrets();
     if (!loaded->autologin_user.empty()) s_.autologin_user = loaded->autologin_user;
     log::info("Loaded state from {} (phase {})", s_.store->path(), to_string(loaded->ph));
-    if (loaded->ph == state::phase::rebooting) check_reboot_happened();
     event ev;
     ev.type = event_type::state_loaded;
     ev.loaded_phase = loaded->ph;
     ev.deadline = s_.st.credentials_expire;
-    return ev;
-}
-
-/// After a requested reboot, the system must have booted since the state was written.
-void local_actions::check_reboot_happened() {
+    // For the machine's "did the requested reboot happen" (state::reboot_happened).
+    ev.boot_time = platform::system_boot_time();
     struct stat sb {};
-    const auto boot = platform::system_boot_time();
-    if (!boot || ::stat(s_.store->path().c_str(), &sb) != 0) return;
-    const auto written = wall_clock::from_time_t(sb.st_mtime);
-    if (*boot < written) {
-        log::error("A reboot was requested at {} but the system has not rebooted since",
-                   format_rfc3339_ms(written));
-        report_("a requested reboot did not happen");
-    } else {
-        log::info("Resuming after the reboot requested at {}", format_rfc3339_ms(written));
-    }
+    if (::stat(s_.store->path().c_str(), &sb) == 0)
+        ev.state_written = wall_clock::from_time_t(sb.st_mtime);
+    return ev;
 }
 
 void local_actions::persist(state::phase ph) {
@@ -98,7 +87,8 @@ workers::start_plan local_actions::prepare_worker(bool resumed) {
         platform::make_parent_dirs(plan.config_path);
         platform::write_private_file_atomic(plan.config_path, plan.config_contents);
     }
-    if (s_.cfg.autologin) configure_autologin(s_.cfg.autologin->username, s_.cfg.autologin->password);
+    if (s_.cfg.autologin)
+        configure_autologin(s_.cfg.autologin->username, s_.cfg.autologin->password);
     return plan;
 }
 

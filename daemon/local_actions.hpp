@@ -14,14 +14,14 @@ namespace sw::daemon {
 
 class local_actions {
   public:
-    /// `report` sends the runner's own error report (best effort), for a reboot or an autologin
-    /// that did not happen.
+    /// `report` sends the runner's own error report (best effort), for an autologin that did
+    /// not happen after a reboot.
     local_actions(session& s, std::function<void(std::string)> report)
         : s_(s), report_(std::move(report)) {}
 
     /// Reads the state file -> `state_missing` or `state_loaded` (deadline = the cached
-    /// credentials' expiry). Throws sw::failure for an unsafe or corrupt file (-> `failed`).
-    /// After a requested reboot, checks that it happened.
+    /// credentials' expiry; the system's boot time and when the file was written). Throws
+    /// sw::failure for an unsafe or corrupt file (-> `failed`).
     state::event load_state();
 
     /// Saves the run state with phase `ph` (atomic, 0600); failures are logged.
@@ -32,7 +32,8 @@ class local_actions {
 
     /// Merges the worker config (runner < worker-manager < secrets), extracts the files (not on
     /// a resumed run), writes the worker's config file and configures autologin. Returns the
-    /// worker's start plan. Throws sw::failure(config) for files that cannot be written.
+    /// worker's start plan; the config's deploymentId is in the session. Throws
+    /// sw::failure(config) for files that cannot be written.
     workers::start_plan prepare_worker(bool resumed);
 
     /// Rewrites the worker's config file with the current credentials (after a renewal);
@@ -49,8 +50,6 @@ class local_actions {
     boost::asio::awaitable<std::optional<state::event>> verify_autologin(std::string user);
 
   private:
-    void check_reboot_happened();
-
     session& s_;
     std::function<void(std::string)> report_;
 };

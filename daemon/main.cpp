@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
         {
             boost::asio::io_context io;
             auto r = std::make_unique<sw::daemon::runner>(
-                io, std::move(cfg),
-                sw::daemon::read_context(cl.what == command_line::mode::once));
+                io, std::move(cfg), sw::daemon::read_context(cl.what == command_line::mode::once));
             boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
                 code = c;
                 if (e) {

@@ -20,8 +20,9 @@ void observability::start_health() {
 void observability::start_watchdog(operations& ops) {
     const auto every = notifier_.watchdog_interval();
     if (!every) return;
-    auto loop = [](observability& self,
-                   std::chrono::microseconds period) -> asio::awaitable<std::optional<state::event>> {
+    auto loop =
+        [](observability& self,
+           std::chrono::microseconds period) -> asio::awaitable<std::optional<state::event>> {
         asio::steady_timer t(self.s_.io);
         while (true) {
             self.notifier_.watchdog();

@@ -4,6 +4,7 @@
 // completion becomes an event for the machine. The run loop never awaits one, so events never
 // wait behind an action, and nothing is spawned `detached`: an exception an operation lets out
 // becomes a `failed` event, never a silent end.
+#include "state/failure.hpp"
 #include "state/lifecycle.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -26,6 +27,15 @@ enum class op_kind {
     report,      ///< reportWorkerError: given a bounded moment to finish at exit
 };
 
+/// The class of a failure an operation let out (the machine decides what follows): a
+/// Taskcluster answer by its HTTP status (state::classify_http_status), another sw::failure by
+/// its exit code (state::class_of), anything else internal.
+state::failure_class classify(const std::exception& e);
+
+/// True for the operation_aborted an operation sees once it is cancelled: operations that
+/// catch their own failures rethrow it, so a cancelled operation ends without an event.
+bool is_cancellation(const std::exception& e);
+
 class operations {
   public:
     using sink = std::function<void(state::event)>;
@@ -35,16 +45,21 @@ class operations {
     operations(const operations&) = delete;
     operations& operator=(const operations&) = delete;
 
-    /// Starts `op` as its own operation. Its result (an event, or nullopt for none) is pushed;
-    /// an exception it lets out is pushed as `failed` (sw::failure: its exit code, anything
-    /// else: internal) unless the operation was cancelled, in which case nothing is pushed.
-    /// `then` runs after the completion, whatever it was (the run loop continues a batch).
+    /// Starts `op` as its own operation, performing the machine's action `action` (if any).
+    /// Its result (an event, or nullopt for none) is pushed; an exception it lets out is
+    /// pushed as `failed` with the failure's class (classify()) unless the operation was
+    /// cancelled, in which case nothing is pushed. `then` runs after the completion, whatever
+    /// it was (the run loop continues a batch).
     void start(std::string name, op_kind kind,
                boost::asio::awaitable<std::optional<state::event>> op,
+               std::optional<state::action_type> action = std::nullopt,
                std::function<void()> then = {});
 
     /// Emits terminal cancellation on every operation of `kind` still in flight.
     void cancel(op_kind kind);
+
+    /// Emits terminal cancellation on the operations performing `action`.
+    void cancel(state::action_type action);
 
     std::size_t in_flight(op_kind kind) const;
     std::size_t in_flight() const;
@@ -57,6 +72,7 @@ class operations {
     struct entry {
         std::string name;
         op_kind kind;
+        std::optional<state::action_type> action;
         boost::asio::cancellation_signal signal;
         bool cancelled = false;
         bool done = false;  ///< completed; erased once its handler has returned

@@ -1,13 +1,10 @@
 #include "daemon/provider_actions.hpp"
 
+#include "daemon/operations.hpp"
 #include "lib/common/error.hpp"
 #include "lib/json/worker_config.hpp"
 #include "lib/log/log.hpp"
 #include "platform/process.hpp"
-
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace sw::daemon {
 
@@ -59,19 +56,28 @@ std::optional<event> provider_actions::on_notice(const termination_notice& n) {
 }
 
 awaitable<std::optional<event>> provider_actions::check_termination() {
-    auto n = co_await s_.provider->check_termination_now();
-    if (!n) co_return std::nullopt;
-    co_return on_notice(*n);
+    event ev;
+    ev.type = event_type::termination_checked;
+    try {
+        if (auto n = co_await s_.provider->check_termination_now()) {
+            on_notice(*n);
+            ev.terminate = true;
+            ev.reason = n->reason;
+            ev.deadline = n->deadline;
+        }
+    } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
+        log::warn("Could not check for a termination notice at start-up: {}", e.what());
+    }
+    co_return ev;
 }
 
 awaitable<std::optional<event>> provider_actions::watch_termination() {
     try {
         auto n = co_await s_.provider->watch_termination();
         co_return on_notice(n);
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;
-        log::warn("Termination watcher stopped: {}", e.what());
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
         log::warn("Termination watcher stopped: {}", e.what());
     }
     co_return std::nullopt;
@@ -81,34 +87,17 @@ awaitable<std::optional<event>> provider_actions::acknowledge() {
     if (!s_.notice) co_return std::nullopt;
     try {
         co_await s_.provider->acknowledge(*s_.notice);
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;
-        log::warn("Could not acknowledge the termination notice: {}", e.what());
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
         log::warn("Could not acknowledge the termination notice: {}", e.what());
     }
     co_return std::nullopt;
 }
 
-awaitable<std::optional<event>> provider_actions::host_command(bool reboot, std::string reason,
-                                                               std::chrono::seconds delay) {
+awaitable<std::optional<event>> provider_actions::host_command(bool reboot, std::string reason) {
     const auto& cmd = reboot ? s_.cfg.host.reboot_command : s_.cfg.host.shutdown_command;
     event ev;
     ev.type = event_type::host_action_done;
-    if (s_.ctx.once) {
-        log::info("--once: would run{}: {} ({})",
-                  delay.count() > 0 ? " after " + std::to_string(delay.count()) + "s" : "",
-                  join(cmd), reason);
-        ev.ok = false;
-        co_return ev;
-    }
-    if (delay.count() > 0) {
-        log::info("{} the host in {}s ({}): {}", reboot ? "Rebooting" : "Shutting down",
-                  delay.count(), reason, join(cmd));
-        asio::steady_timer t(s_.io);
-        t.expires_after(delay);
-        co_await t.async_wait(asio::use_awaitable);  // cancellation ends the operation
-    }
     log::info("{} the host ({}): running {}", reboot ? "Rebooting" : "Shutting down", reason,
               join(cmd));
     std::string error;
@@ -119,6 +108,11 @@ awaitable<std::optional<event>> provider_actions::host_command(bool reboot, std:
         log::error("Host {} failed: {}", reboot ? "reboot" : "shutdown", ev.reason);
     }
     co_return ev;
+}
+
+void provider_actions::log_dry_run(bool reboot, const std::string& reason) const {
+    const auto& cmd = reboot ? s_.cfg.host.reboot_command : s_.cfg.host.shutdown_command;
+    log::info("--once: would run: {} ({})", join(cmd), reason);
 }
 
 }  // namespace sw::daemon

@@ -8,7 +8,6 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -24,8 +23,9 @@ class provider_actions {
     /// provider.use_cached_run -> `provider_configured`.
     boost::asio::awaitable<std::optional<state::event>> resume();
 
-    /// Asks the cloud once whether the instance is already marked for termination: the
-    /// `notice` event if so, else nullopt. Failures count as "no" (the provider bounds them).
+    /// Asks the cloud once whether the instance is already marked for termination ->
+    /// `termination_checked` (terminate, reason, deadline). A failed check is logged and
+    /// answers terminate=false (the provider bounds it).
     boost::asio::awaitable<std::optional<state::event>> check_termination();
 
     /// Runs until the cloud announces termination -> `notice`; a watcher that fails is logged
@@ -35,10 +35,13 @@ class provider_actions {
     /// Tells the platform the worker has stopped (azure), best effort. No event.
     boost::asio::awaitable<std::optional<state::event>> acknowledge();
 
-    /// Runs host.shutdownCommand or host.rebootCommand after `delay` (under --once: logs what
-    /// it would run) -> `host_action_done` (ok = it ran and exited 0).
-    boost::asio::awaitable<std::optional<state::event>> host_command(
-        bool reboot, std::string reason, std::chrono::seconds delay = std::chrono::seconds(0));
+    /// Runs host.shutdownCommand or host.rebootCommand -> `host_action_done` (ok = it ran and
+    /// exited 0; reason when not).
+    boost::asio::awaitable<std::optional<state::event>> host_command(bool reboot,
+                                                                     std::string reason);
+
+    /// --once: logs the command that would have run ("--once: would run: <cmd> (<reason>)").
+    void log_dry_run(bool reboot, const std::string& reason) const;
 
     /// Records `n` as the run's notice (the first one wins) and logs it; the `notice` event, or
     /// nullopt when a notice was already seen.

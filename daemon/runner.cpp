@@ -52,9 +52,9 @@ struct runner::impl {
     asio::steady_timer wake;
     asio::signal_set signals;
 
-    std::deque<action> actions;    ///< to perform, in order
+    std::deque<action> actions;     ///< to perform, in order
     bool waiting_in_order = false;  ///< an action the rest of its batch waits for is in flight
-    std::optional<action> exit_;   ///< the machine said exit
+    std::optional<action> exit_;    ///< the machine said exit
 
     impl(asio::io_context& io, config::runner_config cfg, context ctx)
         : s(io, std::move(cfg), std::move(ctx)),
@@ -84,6 +84,8 @@ struct runner::impl {
         o.dynamic = s.provider->dynamic();
         o.registers = s.provider->registers();
         o.can_register_again = s.provider->can_reregister_from_scratch();
+        // Every cloud's metadata can say "going away" before anything is registered.
+        o.check_termination_at_boot = s.provider->dynamic();
         o.get_secrets = cfg.get_secrets;
         o.cache = !cfg.cache_over_restarts.empty();
         o.has_process = s.worker->has_process();
@@ -91,7 +93,7 @@ struct runner::impl {
         o.graceful_stop_timeout = cfg.lifecycle.graceful_stop_timeout;
         o.kill_timeout = cfg.lifecycle.kill_timeout;
         o.reboot_exit_codes = cfg.lifecycle.reboot_exit_codes;
-        o.autologin = cfg.autologin.has_value();
+        o.startup_failure_shutdown_delay = cfg.lifecycle.startup_failure_shutdown_delay;
         return o;
     }
 
@@ -133,6 +135,7 @@ struct runner::impl {
         obs.start_watchdog(ops);
 
         push(make_event(event_type::start));
+        std::string status;  ///< the last STATUS= sent
         while (!exit_) {
             if (events.empty()) {
                 co_await sleep_until_event();
@@ -141,28 +144,15 @@ struct runner::impl {
             event ev = std::move(events.front());
             events.pop_front();
             ev.now = real_clock().now();
-            const auto before = s.fsm->current();
             auto acts = s.fsm->resume(ev);
-            if (s.fsm->current() != before) obs.status(std::string(to_string(s.fsm->current())));
-            if (ev.type == event_type::signal && acts.empty() && !worker.started())
-                acts = stop_before_worker();
+            if (auto now_status = s.fsm->status(); now_status != status) {
+                status = std::move(now_status);
+                obs.status(status);
+            }
             for (auto& a : acts) actions.push_back(std::move(a));
             perform_ready();
         }
         co_return co_await finish(*exit_);
-    }
-
-    /// INTERIM, until the machine decides what a signal means before the worker starts
-    /// (machine-requests.md): cancel the action in flight and end with exit 0. Every file those
-    /// steps write is replaced atomically, so stopping in the middle leaves nothing half-done.
-    std::vector<action> stop_before_worker() {
-        log::info("Stopping before the worker started");
-        action stopping{action_type::notify_stopping};
-        action ex{action_type::exit};
-        ex.code = exit_code::ok;
-        ex.reason = "stopped before the worker started";
-        ops.cancel(op_kind::step);
-        return {stopping, ex};
     }
 
     /// Sleeps until an event arrives or the machine's next deadline passes. Deadlines are wall
@@ -190,8 +180,7 @@ struct runner::impl {
 
     awaitable<int> finish(const action& a) {
         s.finished = true;
-        if (worker.started() && !worker.exited())
-            worker.kill("the runner is exiting");
+        if (worker.started() && !worker.exited()) worker.kill("the runner is exiting");
         ops.cancel(op_kind::step);
         ops.cancel(op_kind::background);
         signals.cancel();
@@ -223,32 +212,38 @@ struct runner::impl {
             actions.pop_front();
             try {
                 perform(a);
-            } catch (const failure& f) {
-                push_failed(f.code(), f.what());
             } catch (const std::exception& e) {
-                push_failed(exit_code::internal, e.what());
+                // An operation's failure is its completion; a command's own failure is logged
+                // and does not change the run (state/lifecycle.hpp). Operations come first in
+                // action_type, before `cancel`.
+                if (a.type < action_type::cancel)
+                    push_failed(classify(e), e.what());
+                else
+                    log::error("{} failed: {}", to_string(a.type), e.what());
             }
         }
         if (exit_) wake.cancel();
     }
 
-    void push_failed(exit_code code, std::string reason) {
+    void push_failed(state::failure_class c, std::string reason) {
         event ev;
         ev.type = event_type::failed;
-        ev.code = code;
+        ev.failure = c;
         ev.reason = std::move(reason);
         push(std::move(ev));
     }
 
-    /// An action the machine waits for: its completion is the event.
-    void step(const char* what, awaitable<std::optional<event>> op) {
-        ops.start(what, op_kind::step, std::move(op));
+    /// An operation: its completion is the event (action_type documents which).
+    void operation(const action& a, const char* what, awaitable<std::optional<event>> op,
+                   op_kind kind = op_kind::step) {
+        ops.start(what, kind, std::move(op), a.type);
     }
 
-    /// An action the rest of its batch waits for (best effort, bounded by its own timeouts).
-    void in_order(const char* what, op_kind kind, awaitable<std::optional<event>> op) {
+    /// A command whose I/O the rest of its batch waits for (best effort, bounded by its own
+    /// timeouts; no event).
+    void in_order(const char* what, awaitable<std::optional<event>> op) {
         waiting_in_order = true;
-        ops.start(what, kind, std::move(op), [this] {
+        ops.start(what, op_kind::step, std::move(op), std::nullopt, [this] {
             waiting_in_order = false;
             perform_ready();
         });
@@ -256,6 +251,10 @@ struct runner::impl {
 
     void perform(const action& a) {
         switch (a.type) {
+            // ---- operations ----
+            case action_type::check_termination:
+                operation(a, "checking for a termination notice", prov.check_termination());
+                break;
             case action_type::load_state: {
                 auto ev = local.load_state();
                 if (ev.type == event_type::state_loaded &&
@@ -266,31 +265,55 @@ struct runner::impl {
                 break;
             }
             case action_type::configure_provider:
-                step("configuring the provider", prov.configure());
+                operation(a, "configuring the provider", prov.configure());
                 break;
             case action_type::resume_provider:
-                step("resuming with the cached run", prov.resume());
+                operation(a, "resuming with the cached run", prov.resume());
                 break;
             case action_type::register_worker:
-                step("registering", tc.register_worker());
+                operation(a, "registering", tc.register_worker());
                 break;
             case action_type::reregister:
-                ops.start("renewing the credentials", op_kind::background, tc.reregister());
+                operation(a, "renewing the credentials", tc.reregister(), op_kind::background);
                 break;
             case action_type::fetch_secrets:
-                step("fetching secrets", tc.fetch_secrets());
+                operation(a, "fetching secrets", tc.fetch_secrets());
                 break;
-            case action_type::prepare_worker:
-                step("preparing the worker", prepare_worker());
+            case action_type::prepare_worker: {
+                plan = local.prepare_worker(s.fsm->resumed());
+                event ev = make_event(event_type::worker_prepared);
+                ev.deployment_id = s.deployment_id;
+                push(std::move(ev));
+                break;
+            }
+            case action_type::start_worker:
+                start_worker();
+                break;
+            case action_type::stop_check:
+                operation(a, "checking whether to stop", tc.stop_check(), op_kind::background);
+                break;
+            case action_type::remove_worker:
+                operation(a, "removing the worker", tc.remove_worker());
+                break;
+            case action_type::shutdown_host:
+            case action_type::reboot_host: {
+                const bool reboot = a.type == action_type::reboot_host;
+                if (a.dry_run)
+                    prov.log_dry_run(reboot, a.reason);
+                else
+                    operation(a, reboot ? "rebooting the host" : "shutting the host down",
+                              prov.host_command(reboot, a.reason));
+                break;
+            }
+            // ---- commands ----
+            case action_type::cancel:
+                ops.cancel(a.target);
                 break;
             case action_type::persist:
                 local.persist(a.persist_phase);
                 break;
             case action_type::remove_state:
                 local.remove_state(a.reason);
-                break;
-            case action_type::start_worker:
-                start_worker();
                 break;
             case action_type::send_graceful:
                 worker.send_graceful(a.finish_tasks, a.reason);
@@ -305,24 +328,11 @@ struct runner::impl {
             case action_type::kill_worker:
                 worker.kill(a.reason);
                 break;
-            case action_type::stop_check:
-                ops.start("checking whether to stop", op_kind::background, tc.stop_check());
-                break;
             case action_type::acknowledge_notice:
-                in_order("acknowledging the termination notice", op_kind::step,
-                         prov.acknowledge());
+                in_order("acknowledging the termination notice", prov.acknowledge());
                 break;
             case action_type::report_error:
-                in_order("reporting an error", op_kind::report, tc.report_error(a.reason));
-                break;
-            case action_type::remove_worker:
-                step("removing the worker", tc.remove_worker());
-                break;
-            case action_type::shutdown_host:
-                step("shutting the host down", prov.host_command(false, a.reason));
-                break;
-            case action_type::reboot_host:
-                step("rebooting the host", prov.host_command(true, a.reason));
+                report(a.reason);
                 break;
             case action_type::notify_ready:
                 obs.ready();
@@ -336,22 +346,13 @@ struct runner::impl {
         }
     }
 
-    awaitable<std::optional<event>> prepare_worker() {
-        plan = local.prepare_worker(s.fsm->resumed());
-        if (auto n = co_await prov.check_termination()) push(std::move(*n));
-        co_return make_event(event_type::worker_prepared);
-    }
-
     void start_worker() {
         if (plan.argv.empty()) {
-            // dummy: nothing to run; show what a worker would have been given.
+            // dummy: nothing to run; show what a worker would have been given (the machine
+            // ends the run).
             log::info("State information:\n{}",
                       json::to_sorted_json_indented(run_state_to_json(s.st)));
             push(make_event(event_type::worker_started));
-            event ev;
-            ev.type = event_type::worker_exited;
-            ev.exit_status = 0;
-            push(std::move(ev));
             return;
         }
         worker.start(plan);

@@ -40,10 +40,10 @@ struct session {
     providers::context pctx;
     std::unique_ptr<providers::provider> provider;
     std::unique_ptr<workers::worker_impl> worker;
-    std::optional<state::store> store;       ///< when cacheOverRestarts is configured
-    std::optional<state::lifecycle> fsm;     ///< made once the provider and worker exist
+    std::optional<state::store> store;    ///< when cacheOverRestarts is configured
+    std::optional<state::lifecycle> fsm;  ///< made once the provider and worker exist
 
-    run_state st;                               ///< identity, credentials, configuration
+    run_state st;                              ///< identity, credentials, configuration
     std::optional<boost::json::object> proof;  ///< the provider's identity proof
     std::string deployment_id;                 ///< of the worker config the worker started with
     std::optional<termination_notice> notice;  ///< the first termination notice seen

@@ -1,5 +1,6 @@
 #include "daemon/taskcluster_actions.hpp"
 
+#include "daemon/operations.hpp"
 #include "lib/common/error.hpp"
 #include "lib/json/worker_config.hpp"
 #include "lib/log/log.hpp"
@@ -66,22 +67,14 @@ awaitable<std::optional<event>> taskcluster_actions::reregister() {
         ev.type = event_type::reregistered;
         ev.deadline = res.expires;
         ++s_.renewals;
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;  // cancelled: no event
-        log::error("Error calling reregisterWorker: {}", e.what());
-        ev.type = event_type::reregister_failed;
-        ev.reason = e.what();
-    } catch (const tc::api_error& e) {
-        log::error("Error calling reregisterWorker: {}", e.what());
-        ev.type = event_type::reregister_failed;
-        ev.reason = e.what();
-        ev.permanent = e.status() >= 400 && e.status() < 500 && e.status() != 429;
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;  // cancelled: no event
         log::error("Error calling reregisterWorker: {}", e.what());
         ev.type = event_type::reregister_failed;
         ev.reason = e.what();
+        ev.failure = classify(e);
+        ++s_.renewal_failures;
     }
-    if (ev.type == event_type::reregister_failed) ++s_.renewal_failures;
     co_return ev;
 }
 
@@ -139,22 +132,16 @@ awaitable<std::optional<event>> taskcluster_actions::stop_check() {
         if (r.terminate) {
             ev.terminate = true;
             ev.reason = "worker-manager says terminate: " + r.reason;
+            log::info("Stop check: {}", ev.reason);
         } else if (s_.cfg.get_secrets) {
             auto secret_config = co_await read_secrets(nullptr);
-            const auto now_id = deployment_id_of(json::merge(st.remote_config, secret_config));
-            if (!now_id.empty() && now_id != s_.deployment_id) {
-                ev.terminate = true;
-                ev.reason = "deploymentId changed from " +
-                            (s_.deployment_id.empty() ? std::string("(none)") : s_.deployment_id) +
-                            " to " + now_id;
-            }
+            ev.deployment_id = deployment_id_of(json::merge(st.remote_config, secret_config));
         }
-        if (ev.terminate) log::info("Stop check: {}", ev.reason);
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;
-        log::warn("Stop check failed (will retry at the next interval): {}", e.what());
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
         log::warn("Stop check failed (will retry at the next interval): {}", e.what());
+        ev.ok = false;
+        ev.reason = e.what();
     }
     co_return ev;
 }
@@ -167,13 +154,8 @@ awaitable<std::optional<event>> taskcluster_actions::remove_worker() {
         auto c = s_.tc_client(true);
         co_await c.remove_worker(st.worker_pool_id, st.worker_group, st.worker_id);
         ev.type = event_type::removed;
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;
-        log::error("Error removing the worker: {}", e.what());
-        log::info("Falling back to system shutdown");
-        ev.type = event_type::remove_failed;
-        ev.reason = e.what();
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
         log::error("Error removing the worker: {}", e.what());
         log::info("Falling back to system shutdown");
         ev.type = event_type::remove_failed;
@@ -188,10 +170,8 @@ awaitable<std::optional<event>> taskcluster_actions::send_error_report(tc::error
         co_await c.report_worker_error(s_.st.worker_pool_id, s_.st.worker_group, s_.st.worker_id,
                                        r);
         log::info("Reported worker error: {}", r.title);
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;
-        log::error("Error reporting worker error: {}", e.what());
     } catch (const std::exception& e) {
+        if (is_cancellation(e)) throw;
         log::error("Error reporting worker error: {}", e.what());
     }
     co_return std::nullopt;
@@ -199,6 +179,7 @@ awaitable<std::optional<event>> taskcluster_actions::send_error_report(tc::error
 
 awaitable<std::optional<event>> taskcluster_actions::report_error(std::string reason) {
     if (s_.st.creds.client_id.empty() || s_.st.worker_pool_id.empty()) co_return std::nullopt;
+    log::error("Reporting to worker-manager: {}", reason);
     tc::error_report r;
     r.kind = "worker-runner-error";
     r.title = "start-worker error";

@@ -29,10 +29,10 @@ protocol::capabilities local_capabilities(bool autologin_configured);
 class worker_channel {
   public:
     struct handlers {
-        std::function<void(state::event)> push;                 ///< hello, shutdown, exit
-        std::function<void(tc::error_report)> error_report;     ///< a valid error-report
+        std::function<void(state::event)> push;              ///< hello, shutdown, exit
+        std::function<void(tc::error_report)> error_report;  ///< a valid error-report
         std::function<void(const std::string& user, const std::optional<std::string>& pw)>
-            autologin;                                          ///< a valid autologin message
+            autologin;  ///< a valid autologin message
     };
 
     worker_channel(session& s, operations& ops, handlers h);

@@ -596,8 +596,7 @@ TEST_CASE("cloud: a notice before the worker's hello waits for its capabilities 
     CHECK_FALSE(contains(err, "Sending SIGTERM to the worker"));
 }
 
-TEST_CASE("cloud: termination already set at boot registers nothing (issue 9.3)",
-          "[e2e][cloud]") {
+TEST_CASE("cloud: termination already set at boot registers nothing (issue 9.3)", "[e2e][cloud]") {
     for (const auto& kind : {std::string("aws"), std::string("google"), std::string("azure")}) {
         DYNAMIC_SECTION(kind) {
             cloud_run c(kind);
@@ -622,16 +621,16 @@ TEST_CASE("cloud: a start-up that cannot succeed shuts the host down after a del
     cloud_run c("aws");
     // The shutdown command notes when it ran (ms since the epoch).
     c.h.dir.write("shutdown.sh",
-                  "#!/bin/sh\necho \"shutdown $(date +%s%3N)\" >> '" + c.h.dir.file("shutdown-ran") +
-                      "'\nexit 0\n",
+                  "#!/bin/sh\necho \"shutdown $(date +%s%3N)\" >> '" +
+                      c.h.dir.file("shutdown-ran") + "'\nexit 0\n",
                   0755);
     tc_fault refuse;
     refuse.path_regex = "/worker/register";
     refuse.status = 400;
     c.h.standin->add_fault(refuse);
     SECTION("after startupFailureShutdownDelay") {
-        const auto cfg = c.h.write_config(
-            c.config("lifecycle:\n  startupFailureShutdownDelay: 2\n"));
+        const auto cfg =
+            c.h.write_config(c.config("lifecycle:\n  startupFailureShutdownDelay: 2\n"));
         auto r = c.h.run({cfg}, c.environment("exit:0"), 60s);
         INFO(r.err);
         CHECK(r.exit_code == 77);  // the original error's code
@@ -646,8 +645,8 @@ TEST_CASE("cloud: a start-up that cannot succeed shuts the host down after a del
         CHECK(c.h.worker_events("start").empty());
     }
     SECTION("0: never") {
-        const auto cfg = c.h.write_config(
-            c.config("lifecycle:\n  startupFailureShutdownDelay: 0\n"));
+        const auto cfg =
+            c.h.write_config(c.config("lifecycle:\n  startupFailureShutdownDelay: 0\n"));
         auto r = c.h.run({cfg}, c.environment("exit:0"), 60s);
         INFO(r.err);
         CHECK(r.exit_code == 77);

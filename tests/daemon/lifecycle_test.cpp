@@ -377,15 +377,15 @@ TEST_CASE("short-lived credentials are renewed before any stop (issue 9.1)", "[e
         int seconds;
         double earliest, latest;  ///< first reregister, seconds after registerWorker
     };
-    for (const auto& lc : {lifetime_case{8, 0, 6}, lifetime_case{40, 8, 20},
-                           lifetime_case{60, 27, 40}}) {
+    for (const auto& lc :
+         {lifetime_case{8, 0, 6}, lifetime_case{40, 8, 20}, lifetime_case{60, 27, 40}}) {
         DYNAMIC_SECTION("credentials for " << lc.seconds << " s") {
             harness h;
             h.start_standin(harness::default_standin_config(lc.seconds));
             // Default lifecycle (killTimeout 30): the worker exits once it has new credentials.
             const auto cfg = h.write_config(h.static_config());
-            auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-credentials;exit:0"}},
-                           90s);
+            auto r =
+                h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-credentials;exit:0"}}, 90s);
             INFO(r.err);
             CHECK(r.exit_code == 0);
             const auto registered = h.requests("/worker/register", "POST");
@@ -415,6 +415,7 @@ TEST_CASE("welcome offers autologin only when an autologin section is configured
           "[e2e][lifecycle]") {
     harness h;
     h.start_standin();
+    // The fake worker stays a moment so it reads the welcome before it exits.
     auto offered = [&]() -> std::vector<std::string> {
         const auto welcome = h.worker_events("received", "welcome");
         REQUIRE(welcome.size() == 1);
@@ -428,16 +429,17 @@ TEST_CASE("welcome offers autologin only when an autologin section is configured
                                              "new-credentials", "shutdown"};
     SECTION("without an autologin section: the Go runner's five") {
         const auto cfg = h.write_config(h.static_config());
-        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "sleep:1000;exit:0"}}, 60s);
         INFO(r.err);
         CHECK(r.exit_code == 0);
         CHECK(offered() == go_runner);
     }
     SECTION("with one: autologin too") {
         const auto cfg = h.write_config(h.static_config("autologin:\n  username: tester\n"));
-        auto r = h.run({"--once", cfg},
-                       {{"FAKE_WORKER_SCRIPT", "exit:0"}, {"START_WORKER_TEST_ROOT", h.dir.path()}},
-                       60s);
+        auto r = h.run(
+            {"--once", cfg},
+            {{"FAKE_WORKER_SCRIPT", "sleep:1000;exit:0"}, {"START_WORKER_TEST_ROOT", h.dir.path()}},
+            60s);
         INFO(r.err);
         CHECK(r.exit_code == 0);
         auto expected = go_runner;

@@ -212,7 +212,7 @@ TEST_CASE("reboot: the next start resumes with the newest credentials", "[e2e][r
     }
     CHECK_FALSE(fs::exists(h.dir.file("files/greeting.txt")));
     // The reboot command did not really reboot: that is noticed and said.
-    CHECK(r2.err.find("has not rebooted") != std::string::npos);
+    CHECK(r2.err.find("a requested reboot did not happen") != std::string::npos);
 
     // The worker got the renewed credentials, not the first ones.
     REQUIRE(h.worker_events("start").size() == 1);
