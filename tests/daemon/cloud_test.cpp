@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <csignal>
 #include <mutex>
 
 using namespace sw::test;
@@ -652,4 +653,32 @@ TEST_CASE("cloud: a start-up that cannot succeed shuts the host down after a del
         CHECK(r.exit_code == 77);
         CHECK(c.shutdown_marker().empty());
     }
+}
+
+TEST_CASE("cloud: a stop while registering leaves no registered worker behind (issue 10)",
+          "[e2e][cloud]") {
+    cloud_run c("aws");
+    // registerWorker takes 1 s to answer (within the scaled attempt timeout): the stop arrives
+    // while it is in flight.
+    tc_fault slow;
+    slow.path_regex = "/worker/register";
+    slow.delay_ms = 1000;
+    c.h.standin->add_fault(slow);
+    const auto cfg = c.h.write_config(c.config());
+    auto p = c.h.start({cfg}, c.environment("exit:0"));
+    REQUIRE(eventually([&] { return !c.h.requests("/worker/register").empty(); }, 20s));
+    p->signal(SIGTERM);
+    CHECK(p->wait(20s) == 0);
+    const auto err = c.h.dir.read("stderr.log");
+    INFO(err);
+    // The registration that worker-manager accepted is undone; nothing else happened.
+    const auto registered = c.h.requests("/worker/register", "POST");
+    REQUIRE(registered.size() == 1);
+    CHECK(registered[0].at("status") == 200);
+    CHECK(c.remove_statuses() == std::vector<unsigned>{200});
+    const auto removes = c.h.requests(c.remove_path(), "DELETE");
+    REQUIRE(removes.size() == 1);
+    CHECK(t_of(removes[0]) >= t_of(registered[0]));
+    CHECK(c.h.requests("/api/secrets/").empty());
+    CHECK(c.h.worker_events("start").empty());
 }
