@@ -69,18 +69,43 @@ struct harness {
         ev.reason = "spot";
         return feed(ev);
     }
-    /// A fresh start up to (not including) the worker's hello.
+    /// Feeds a fresh start, one successful step at a time, until the machine is in `target`
+    /// (at most stage::running, before the worker's hello).
+    void run_to(stage target, std::optional<time_point> expires = t0 + 96h) {
+        if (fsm.current() == stage::init && target != stage::init) feed(E::start);
+        while (fsm.current() != target) {
+            switch (fsm.current()) {
+                case stage::checking_termination:
+                    feed(E::termination_checked);
+                    break;
+                case stage::loading_state:
+                    feed(E::state_missing);
+                    break;
+                case stage::configuring:
+                    feed(E::provider_configured);
+                    break;
+                case stage::registering:
+                    registered(expires);
+                    break;
+                case stage::fetching_secrets:
+                    feed(E::secrets_fetched);
+                    break;
+                case stage::preparing:
+                    feed(E::worker_prepared);
+                    break;
+                case stage::starting_worker:
+                    feed(E::worker_started);
+                    break;
+                default:
+                    FAIL("cannot reach " << to_string(target) << " from "
+                                         << to_string(fsm.current()));
+            }
+        }
+    }
+    /// A fresh start up to (not including) the worker's hello; the actions of worker_started.
     std::vector<action> run_to_started(std::optional<time_point> expires = t0 + 96h) {
-        feed(E::start);
-        if (fsm.options().check_termination_at_boot) feed(E::termination_checked);
-        if (fsm.options().cache) feed(E::state_missing);
-        feed(E::provider_configured);
-        if (fsm.options().registers) registered(expires);
-        if (fsm.options().get_secrets) feed(E::secrets_fetched);
-        feed(E::worker_prepared);
-        auto acts = feed(E::worker_started);
-        REQUIRE(fsm.current() == stage::running);
-        return acts;
+        run_to(stage::starting_worker, expires);
+        return feed(E::worker_started);
     }
     /// Runs a fresh start up to a running worker that said hello.
     void run_to_running(std::optional<time_point> expires = t0 + 96h) {

@@ -65,26 +65,33 @@ lifecycle_options table_opts() {
 
 /// Drives a fresh cloud run (aws-like: termination check at boot, state file) to `w`.
 void drive(harness& h, where w) {
-    h.feed(E::start);
-    if (w == where::checking_termination) return;
-    h.feed(E::termination_checked);
-    if (w == where::loading_state) return;
-    h.feed(E::state_missing);
-    if (w == where::configuring) return;
-    h.feed(E::provider_configured);
-    if (w == where::registering) return;
-    if (w == where::startup_failed) {
-        h.failed(failure_class::permanent, "registerWorker: 400");
-        return;
+    switch (w) {
+        case where::checking_termination:
+            return h.run_to(stage::checking_termination);
+        case where::loading_state:
+            return h.run_to(stage::loading_state);
+        case where::configuring:
+            return h.run_to(stage::configuring);
+        case where::registering:
+            return h.run_to(stage::registering);
+        case where::startup_failed:
+            h.run_to(stage::registering);
+            h.failed(failure_class::permanent, "registerWorker: 400");
+            return;
+        case where::fetching_secrets:
+            return h.run_to(stage::fetching_secrets);
+        case where::preparing:
+            return h.run_to(stage::preparing);
+        case where::starting_worker:
+            return h.run_to(stage::starting_worker);
+        case where::before_hello:
+            return h.run_to(stage::running);
+        case where::running:
+        case where::removing:
+        case where::host_action:
+            break;
     }
-    h.registered(t0 + 96h);
-    if (w == where::fetching_secrets) return;
-    h.feed(E::secrets_fetched);
-    if (w == where::preparing) return;
-    h.feed(E::worker_prepared);
-    if (w == where::starting_worker) return;
-    h.feed(E::worker_started);
-    if (w == where::before_hello) return;
+    h.run_to(stage::running);
     h.hello();
     if (w == where::running) return;
     h.exited(0);
@@ -218,9 +225,7 @@ TEST_CASE("a stop while registering on a cloud provider removes the registered w
 TEST_CASE("a stop before the worker runs cancels the action in flight", "[lifecycle][stages]") {
     SECTION("static provider: registerWorker is cancelled (a restart registers again)") {
         harness h(static_opts());
-        h.feed(E::start);
-        h.feed(E::state_missing);
-        h.feed(E::provider_configured);
+        h.run_to(stage::registering);
         auto acts = h.feed(E::signal);
         REQUIRE(types(acts) == std::vector{A::notify_stopping, A::cancel, A::exit});
         CHECK(acts[1].target == A::register_worker);
@@ -240,12 +245,7 @@ TEST_CASE("a stop before the worker runs cancels the action in flight", "[lifecy
     }
     SECTION("a signal while spawning stops the worker once it runs") {
         harness h(static_opts());
-        h.feed(E::start);
-        h.feed(E::state_missing);
-        h.feed(E::provider_configured);
-        h.registered(t0 + 96h);
-        h.feed(E::secrets_fetched);
-        h.feed(E::worker_prepared);
+        h.run_to(stage::starting_worker);
         h.feed(E::signal);
         CHECK(types(h.feed(E::worker_started)) == std::vector{A::persist});
         auto acts = h.hello();
@@ -297,13 +297,7 @@ TEST_CASE("READY=1 once the worker is up, STATUS= says what the runner waits for
         auto o = static_opts();
         o.has_process = false;
         harness h(o);
-        h.feed(E::start);
-        h.feed(E::state_missing);
-        h.feed(E::provider_configured);
-        h.registered(t0 + 96h);
-        h.feed(E::secrets_fetched);
-        h.feed(E::worker_prepared);
-        auto acts = h.feed(E::worker_started);
+        auto acts = h.run_to_started();
         REQUIRE(types(acts) == std::vector{A::persist, A::notify_ready, A::exit});
         CHECK(acts[2].code == exit_code::ok);
     }
@@ -313,11 +307,7 @@ TEST_CASE("a cloud VM whose start-up cannot succeed shuts down after the delay",
           "[lifecycle][issue9]") {
     auto o = cloud_opts();
     o.startup_failure_shutdown_delay = 900s;
-    auto to_registering = [](harness& h) {
-        h.feed(E::start);
-        h.feed(E::state_missing);
-        h.feed(E::provider_configured);
-    };
+    auto to_registering = [](harness& h) { h.run_to(stage::registering); };
     SECTION("registerWorker refused (400): wait, shut down, exit 77") {
         harness h(o);
         to_registering(h);
@@ -427,11 +417,7 @@ TEST_CASE("the machine compares deploymentIds in stop checks", "[lifecycle][stag
     auto o = cloud_opts();
     o.stop_check_interval = 300s;
     harness h(o);
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.registered(t0 + 96h);
-    h.feed(E::secrets_fetched);
+    h.run_to(stage::preparing);
     event prepared;
     prepared.type = E::worker_prepared;
     prepared.deployment_id = "\"v1\"";

@@ -106,13 +106,7 @@ TEST_CASE("a refused secret lets tasks finish, then stops before expiry", "[life
 
 TEST_CASE("a worker without new-credentials is stopped at renewal time", "[lifecycle]") {
     harness h(static_opts());
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.registered(t0 + 2h);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started(t0 + 2h);
     h.hello(true, false);
     auto acts = h.tick_at(t0 + 90min);
     // The renewal attempt comes first, then the stop it implies (issue 9.1).
@@ -311,13 +305,7 @@ TEST_CASE("a stop before hello waits for hello or its timeout", "[lifecycle]") {
     auto o = static_opts();
     o.hello_timeout = 30s;
     harness h(o);
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.registered(t0 + 96h);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started();
     SECTION("hello arrives") {
         CHECK(types(h.feed(E::signal)) == std::vector{A::notify_stopping});
         auto acts = h.hello();
@@ -380,12 +368,7 @@ TEST_CASE("a cloud worker that never registered (aws-provisioner) is not removed
     o.registers = false;
     o.can_register_again = false;
     harness h(o);
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started();
     h.hello();
     CHECK(types(h.exited(0)) == std::vector{A::persist, A::shutdown_host});
 }
