@@ -498,6 +498,15 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
         }
 
         case stage::starting_worker: {
+            // The worker's first words (or its end) may overtake the report that it started.
+            if (ev.type == event_type::hello) {
+                early_hello_ = ev;
+                return {};
+            }
+            if (ev.type == event_type::worker_exited) {
+                early_exit_ = ev;
+                return {};
+            }
             if (ev.type != event_type::worker_started) return {};
             in_flight_.reset();
             stage_ = stage::running;
@@ -530,6 +539,16 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
             if (notice_) {
                 // A notice between prepare and start.
                 append(out, request_stop(now, stop_level::terminating, "termination notice"));
+            }
+            if (early_hello_) {
+                early_hello_->now = now;
+                append(out, while_running(*early_hello_));
+                early_hello_.reset();
+            }
+            if (early_exit_) {
+                early_exit_->now = now;
+                append(out, while_running(*early_exit_));
+                early_exit_.reset();
             }
             return out;
         }

@@ -272,6 +272,8 @@ class lifecycle {
     bool can_graceful_ = false;
     bool can_new_credentials_ = false;
     std::optional<time_point> hello_deadline_;
+    std::optional<event> early_hello_;  ///< hello before worker_started was reported
+    std::optional<event> early_exit_;   ///< worker_exited before worker_started was reported
     std::string deployment_id_;
 
     // Why and how far the worker is being stopped

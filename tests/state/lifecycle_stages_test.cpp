@@ -443,3 +443,22 @@ TEST_CASE("the machine compares deploymentIds in stop checks", "[lifecycle][stag
     CHECK(acts[0].finish_tasks);
     CHECK(acts[0].reason.find("v2") != std::string::npos);
 }
+
+TEST_CASE("a hello or an exit that overtakes worker_started is not lost", "[lifecycle][stages]") {
+    harness h(static_opts());
+    h.run_to(stage::starting_worker);
+    SECTION("hello") {
+        CHECK(h.hello().empty());
+        CHECK(types(h.feed(E::worker_started)) == std::vector{A::persist, A::notify_ready});
+        CHECK(h.fsm.hello_received());
+        auto acts = h.feed(E::signal);
+        REQUIRE(types(acts) == std::vector{A::notify_stopping, A::send_graceful});
+        CHECK(acts[1].finish_tasks);
+    }
+    SECTION("exit") {
+        CHECK(h.exited(3).empty());
+        auto acts = h.feed(E::worker_started);
+        REQUIRE(types(acts) == std::vector{A::persist, A::exit});
+        CHECK(acts[1].code == exit_code::worker_failed);
+    }
+}
