@@ -132,6 +132,12 @@ enum class action_type {
 };
 std::string_view to_string(action_type a);
 
+/// True for the operations (one completion event each), false for the commands. The enum keeps
+/// every operation before `cancel`.
+constexpr bool is_operation(action_type a) {
+    return a < action_type::cancel;
+}
+
 struct action {
     explicit action(action_type t) : type(t) {}
     action_type type;

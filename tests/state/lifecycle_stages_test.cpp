@@ -462,3 +462,16 @@ TEST_CASE("a hello or an exit that overtakes worker_started is not lost", "[life
         CHECK(acts[1].code == exit_code::worker_failed);
     }
 }
+
+TEST_CASE("operations and commands", "[lifecycle][stages]") {
+    for (auto a :
+         {A::check_termination, A::load_state, A::configure_provider, A::resume_provider,
+          A::register_worker, A::reregister, A::fetch_secrets, A::prepare_worker, A::start_worker,
+          A::stop_check, A::remove_worker, A::shutdown_host, A::reboot_host})
+        CHECK(is_operation(a));
+    for (auto a :
+         {A::cancel, A::persist, A::remove_state, A::send_graceful, A::send_new_credentials,
+          A::terminate_worker, A::kill_worker, A::acknowledge_notice, A::report_error,
+          A::notify_ready, A::notify_stopping, A::exit})
+        CHECK_FALSE(is_operation(a));
+}
