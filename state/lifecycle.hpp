@@ -209,7 +209,9 @@ class lifecycle {
 
     stage current() const { return stage_; }
     /// One line for sd_notify STATUS=: the stage and what it waits for, e.g. "running: waiting
-    /// for the worker's hello". Changes only when resume() returns.
+    /// for the worker's hello", "start-up failed: <why>; shutting the host down at <time>".
+    /// Changes only when resume() returns; the shell sends it as STATUS= and logs it (info)
+    /// when it changes (the start-up failure wait has no other log line).
     std::string status() const;
     bool resumed() const { return resumed_; }
     bool hello_received() const { return capabilities_known_; }
