@@ -143,6 +143,15 @@ struct harness {
     }
 };
 
+/// The state file's contents as load_state reports them.
+inline event state_loaded(phase ph, std::optional<time_point> expires = std::nullopt) {
+    event ev;
+    ev.type = E::state_loaded;
+    ev.loaded_phase = ph;
+    ev.deadline = expires;
+    return ev;
+}
+
 inline std::vector<A> types(const std::vector<action>& acts) {
     std::vector<A> out;
     for (const auto& a : acts) out.push_back(a.type);

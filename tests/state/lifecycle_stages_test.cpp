@@ -234,10 +234,7 @@ TEST_CASE("a stop before the worker runs cancels the action in flight", "[lifecy
     SECTION("a resumed cloud run is not removed: a restart resumes it") {
         harness h(cloud_opts());
         h.feed(E::start);
-        event loaded;
-        loaded.type = E::state_loaded;
-        loaded.loaded_phase = phase::running;
-        loaded.deadline = t0 + 50h;
+        auto loaded = state_loaded(phase::running, t0 + 50h);
         h.feed(loaded);
         auto acts = h.feed(E::signal);
         REQUIRE(types(acts) == std::vector{A::notify_stopping, A::cancel, A::exit});
@@ -396,10 +393,7 @@ TEST_CASE("after a requested reboot that did not happen, the error is reported",
           "[lifecycle][stages]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::rebooting;
-    loaded.deadline = t0 + 50h;
+    auto loaded = state_loaded(phase::rebooting, t0 + 50h);
     loaded.state_written = t0 - 10min;
     SECTION("booted before the state was written: no reboot") {
         loaded.boot_time = t0 - 1h;

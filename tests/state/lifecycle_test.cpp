@@ -226,10 +226,7 @@ TEST_CASE("a failed reboot command is reported and exits 3", "[lifecycle]") {
 TEST_CASE("resuming skips registration, secrets and files", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::rebooting;
-    loaded.deadline = t0 + 50h;
+    auto loaded = state_loaded(phase::rebooting, t0 + 50h);
     CHECK(types(h.feed(loaded)) == std::vector{A::resume_provider});
     CHECK(types(h.feed(E::provider_configured)) == std::vector{A::prepare_worker});
     CHECK(h.fsm.resumed());
@@ -239,10 +236,7 @@ TEST_CASE("resuming skips registration, secrets and files", "[lifecycle]") {
 TEST_CASE("resuming near expiry renews before the worker starts", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::rebooting;
-    loaded.deadline = t0 + 10min;
+    auto loaded = state_loaded(phase::rebooting, t0 + 10min);
     h.feed(loaded);
     CHECK(types(h.feed(E::provider_configured)) == std::vector{A::reregister});
     event ok;
@@ -254,10 +248,7 @@ TEST_CASE("resuming near expiry renews before the worker starts", "[lifecycle]")
 }
 
 TEST_CASE("resuming with expired credentials", "[lifecycle]") {
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::running;
-    loaded.deadline = t0 - 1s;
+    auto loaded = state_loaded(phase::running, t0 - 1s);
     SECTION("a provider that cannot prove itself again refuses with 77") {
         auto o = static_opts();
         o.can_register_again = false;
@@ -292,9 +283,7 @@ TEST_CASE("resuming with expired credentials", "[lifecycle]") {
 TEST_CASE("a state file from a finished lifecycle starts afresh", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::stopping;
+    auto loaded = state_loaded(phase::stopping);
     const auto acts = h.feed(loaded);
     CHECK(types(acts) == std::vector{A::remove_state, A::configure_provider});
     CHECK(acts[0].reason.find("stopping") != std::string::npos);
