@@ -240,6 +240,16 @@ TEST_CASE("a stop before the worker runs cancels the action in flight", "[lifecy
         REQUIRE(types(acts) == std::vector{A::notify_stopping, A::cancel, A::exit});
         CHECK(acts[1].target == A::resume_provider);
     }
+    SECTION("renewing cached credentials before the start: cancelled, the state kept") {
+        harness h(cloud_opts());
+        h.feed(E::start);
+        h.feed(state_loaded(phase::rebooting, t0 + 10min));
+        CHECK(types(h.feed(E::provider_configured)) == std::vector{A::reregister});
+        auto acts = h.feed(E::signal);
+        REQUIRE(types(acts) == std::vector{A::notify_stopping, A::cancel, A::exit});
+        CHECK(acts[1].target == A::reregister);
+        CHECK(acts[2].code == exit_code::ok);
+    }
     SECTION("a signal while spawning stops the worker once it runs") {
         harness h(static_opts());
         h.run_to(stage::starting_worker);
