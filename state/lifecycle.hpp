@@ -68,10 +68,10 @@ enum class stage {
     fetching_secrets,
     preparing,
     starting_worker,
-    running,          ///< the worker process runs (see hello_received(), stop_level())
-    removing,         ///< removeWorker in flight
-    host_action,      ///< shutdown / reboot command in flight
-    startup_failed,   ///< waiting startupFailureShutdownDelay before shutting the host down
+    running,         ///< the worker process runs (see hello_received(), stop_level())
+    removing,        ///< removeWorker in flight
+    host_action,     ///< shutdown / reboot command in flight
+    startup_failed,  ///< waiting startupFailureShutdownDelay before shutting the host down
     done,
 };
 std::string_view to_string(stage s);
@@ -87,10 +87,10 @@ std::string_view to_string(stop_level l);
 
 /// The credential renewal's state.
 enum class renewal_state {
-    idle,        ///< nothing to renew yet, or the next attempt is scheduled (next_deadline)
-    in_flight,   ///< a reregister is running
-    backing_off, ///< the last attempt failed (retryable); the next is scheduled
-    given_up,    ///< the secret was refused: no attempt can succeed
+    idle,         ///< nothing to renew yet, or the next attempt is scheduled (next_deadline)
+    in_flight,    ///< a reregister is running
+    backing_off,  ///< the last attempt failed (retryable); the next is scheduled
+    given_up,     ///< the secret was refused: no attempt can succeed
 };
 std::string_view to_string(renewal_state r);
 
@@ -115,32 +115,38 @@ enum class action_type {
                          ///< log "--once: would run: <command> (<reason>)"; no event
     reboot_host,         ///< run host.rebootCommand -> host_action_done; dry_run as above
     // ---- commands (no completion event) ----
-    cancel,              ///< cancel the operation `target` in flight; its completion event, if
-                         ///< one still comes, is ignored by the machine (which has moved on)
-    persist,             ///< save the state file with `persist_phase` (no-op without a cache)
-    remove_state,        ///< delete the state file (the lifecycle must not resume); log reason
-    send_graceful,       ///< graceful-termination {finish-tasks}
-    send_new_credentials,///< new-credentials with the current ones; rewrite the worker config
-    terminate_worker,    ///< SIGTERM to the worker's process group (no graceful capability)
-    kill_worker,         ///< SIGKILL to the worker's process group
-    acknowledge_notice,  ///< azure: tell the platform the worker has stopped (best effort)
-    report_error,        ///< reportWorkerError with `reason` (best effort; the shell waits a
-                         ///< bounded moment for reports in flight before it exits)
-    notify_ready,        ///< sd_notify READY=1 (the worker is up: hello, hello timeout, dummy)
-    notify_stopping,     ///< sd_notify STOPPING=1
-    exit,                ///< end the process with `code` after cancelling what still runs
+    cancel,                ///< cancel the operation `target` in flight; its completion event, if
+                           ///< one still comes, is ignored by the machine (which has moved on)
+    persist,               ///< save the state file with `persist_phase` (no-op without a cache)
+    remove_state,          ///< delete the state file (the lifecycle must not resume); log reason
+    send_graceful,         ///< graceful-termination {finish-tasks}
+    send_new_credentials,  ///< new-credentials with the current ones; rewrite the worker config
+    terminate_worker,      ///< SIGTERM to the worker's process group (no graceful capability)
+    kill_worker,           ///< SIGKILL to the worker's process group
+    acknowledge_notice,    ///< azure: tell the platform the worker has stopped (best effort)
+    report_error,          ///< reportWorkerError with `reason` (best effort; the shell waits a
+                           ///< bounded moment for reports in flight before it exits)
+    notify_ready,          ///< sd_notify READY=1 (the worker is up: hello, hello timeout, dummy)
+    notify_stopping,       ///< sd_notify STOPPING=1
+    exit,                  ///< end the process with `code` after cancelling what still runs
 };
 std::string_view to_string(action_type a);
+
+/// True for the operations (one completion event each), false for the commands. The enum keeps
+/// every operation before `cancel`.
+constexpr bool is_operation(action_type a) {
+    return a < action_type::cancel;
+}
 
 struct action {
     explicit action(action_type t) : type(t) {}
     action_type type;
-    bool finish_tasks = false;                  ///< send_graceful
-    bool dry_run = false;                       ///< shutdown_host / reboot_host (--once)
-    phase persist_phase = phase::running;       ///< persist
-    action_type target = action_type::cancel;   ///< cancel: the operation to cancel
-    exit_code code = exit_code::ok;             ///< exit
-    std::string reason;                         ///< for logs and error reports
+    bool finish_tasks = false;                 ///< send_graceful
+    bool dry_run = false;                      ///< shutdown_host / reboot_host (--once)
+    phase persist_phase = phase::running;      ///< persist
+    action_type target = action_type::cancel;  ///< cancel: the operation to cancel
+    exit_code code = exit_code::ok;            ///< exit
+    std::string reason;                        ///< for logs and error reports
 
     bool operator==(const action&) const = default;
 };
@@ -154,7 +160,8 @@ enum class event_type {
     provider_configured,
     registered,         ///< deadline = credential expiry (nullopt: permanent)
     reregistered,       ///< deadline = credential expiry
-    reregister_failed,  ///< failure: retryable (try again) or refused/permanent (give up)
+    reregister_failed,  ///< failure: refused/permanent give up (the secret is refused);
+                        ///< any other class is tried again
     secrets_fetched,
     worker_prepared,  ///< deployment_id of the worker config ("" when none)
     worker_started,
@@ -183,9 +190,9 @@ struct event {
     bool can_new_credentials = false;
     phase loaded_phase = phase::running;
     std::optional<time_point> deadline;
-    std::optional<time_point> boot_time;      ///< state_loaded
-    std::optional<time_point> state_written;  ///< state_loaded
-    std::optional<std::string> deployment_id; ///< worker_prepared, stop_check_result
+    std::optional<time_point> boot_time;              ///< state_loaded
+    std::optional<time_point> state_written;          ///< state_loaded
+    std::optional<std::string> deployment_id;         ///< worker_prepared, stop_check_result
     failure_class failure = failure_class::internal;  ///< failed, reregister_failed
     std::string reason;
 };
@@ -202,7 +209,9 @@ class lifecycle {
 
     stage current() const { return stage_; }
     /// One line for sd_notify STATUS=: the stage and what it waits for, e.g. "running: waiting
-    /// for the worker's hello". Changes only when resume() returns.
+    /// for the worker's hello", "start-up failed: <why>; shutting the host down at <time>".
+    /// Changes only when resume() returns; the shell sends it as STATUS= and logs it (info)
+    /// when it changes (the start-up failure wait has no other log line).
     std::string status() const;
     bool resumed() const { return resumed_; }
     bool hello_received() const { return capabilities_known_; }
@@ -244,7 +253,7 @@ class lifecycle {
 
     actions request_stop(time_point now, stop_level want, std::string reason);
     actions apply_stop(time_point now, stop_level want, std::string reason);
-    void arm_renewal(time_point now);
+    void arm_renewal(time_point now, bool just_renewed);
     actions renewal_failed(const event& ev);
     std::optional<time_point> expiry_stop_at() const;
     action persist(phase p) const;
@@ -261,9 +270,9 @@ class lifecycle {
     renewal_state renewal_ = renewal_state::idle;
     std::optional<time_point> renew_at_;
     int renew_failures_ = 0;
-    std::optional<time_point> worker_expire_;   ///< expiry of the credentials the worker has
-    std::chrono::milliseconds margin_{0};       ///< stop_margin of worker_expire_
-    bool credentials_undelivered_ = false;      ///< renewed before hello: deliver after it
+    std::optional<time_point> worker_expire_;  ///< expiry of the credentials the worker has
+    std::chrono::milliseconds margin_{0};      ///< stop_margin of worker_expire_
+    bool credentials_undelivered_ = false;     ///< renewed before hello: deliver after it
 
     // The worker
     bool worker_running_ = false;
@@ -271,6 +280,8 @@ class lifecycle {
     bool can_graceful_ = false;
     bool can_new_credentials_ = false;
     std::optional<time_point> hello_deadline_;
+    std::optional<event> early_hello_;  ///< hello before worker_started was reported
+    std::optional<event> early_exit_;   ///< worker_exited before worker_started was reported
     std::string deployment_id_;
 
     // Why and how far the worker is being stopped
