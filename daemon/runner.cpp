@@ -147,6 +147,7 @@ struct runner::impl {
             auto acts = s.fsm->resume(ev);
             if (auto now_status = s.fsm->status(); now_status != status) {
                 status = std::move(now_status);
+                log::info("Status: {}", status);
                 obs.status(status);
             }
             for (auto& a : acts) actions.push_back(std::move(a));
@@ -214,9 +215,8 @@ struct runner::impl {
                 perform(a);
             } catch (const std::exception& e) {
                 // An operation's failure is its completion; a command's own failure is logged
-                // and does not change the run (state/lifecycle.hpp). Operations come first in
-                // action_type, before `cancel`.
-                if (a.type < action_type::cancel)
+                // and does not change the run (state/lifecycle.hpp).
+                if (state::is_operation(a.type))
                     push_failed(classify(e), e.what());
                 else
                     log::error("{} failed: {}", to_string(a.type), e.what());
