@@ -192,6 +192,10 @@ std::vector<action> lifecycle::while_running(const event& ev) {
             out.push_back(persist(phase::running));
             append(out,
                    request_stop(now, stop_level::terminating, "termination notice: " + ev.reason));
+            // Held until hello: the machine's end still bounds how long it may wait.
+            if (!capabilities_known_ && notice_deadline_)
+                lower(stop_.escalate_at,
+                      std::max(now, *notice_deadline_ - opts_.kill_timeout - seconds(5)));
             // A stop already under way: the machine's end bounds the kill.
             if (notice_deadline_ && stop_.level >= stop_level::terminating)
                 lower(stop_.kill_at, std::max(now, *notice_deadline_ - seconds(5)));
@@ -284,7 +288,15 @@ std::vector<action> lifecycle::on_tick(time_point now) {
     }
     if (stop_.escalate_at && now >= *stop_.escalate_at) {
         stop_.escalate_at.reset();
-        append(out, request_stop(now, stop_level::terminating, "graceful stop timed out"));
+        if (capabilities_known_) {
+            append(out, request_stop(now, stop_level::terminating, "graceful stop timed out"));
+        } else {
+            // The stop's time is up before the worker said hello: the decision cannot wait for
+            // its capabilities any longer, and without them SIGTERM is all there is.
+            stop_.held = stop_level::none;
+            append(out, apply_stop(now, stop_level::terminating,
+                                   "graceful stop timed out before the worker said hello"));
+        }
     }
     if (stop_.kill_at && now >= *stop_.kill_at && worker_running_) {
         stop_.kill_at.reset();
