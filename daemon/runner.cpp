@@ -1,5 +1,6 @@
 #include "daemon/runner.hpp"
 
+#include "daemon/exit_status.hpp"
 #include "lib/common/error.hpp"
 #include "lib/files/extract.hpp"
 #include "lib/health/server.hpp"
@@ -29,7 +30,6 @@
 #include <cstdlib>
 #include <deque>
 #include <optional>
-#include <sys/stat.h>
 
 namespace sw::daemon {
 
@@ -193,7 +193,7 @@ struct runner::impl {
             worker = workers::make_worker(cfg);
         } catch (const failure& f) {
             log::error("{}", f.what());
-            co_return to_int(f.code());
+            co_return to_int(exit_code_for(f.code()));
         }
         fsm.emplace(make_options());
         if (cfg.health && !cfg.health->listen.empty()) {
@@ -205,10 +205,10 @@ struct runner::impl {
                           health_server->port());
             } catch (const failure& f) {
                 log::error("{}", f.what());
-                co_return to_int(f.code());
+                co_return to_int(exit_code_for(f.code()));
             }
         }
-        platform::disable_oom_killer(::getpid());
+        platform::disable_oom_killer();
         spawn(watch_signals());
         if (auto wd = notifier.watchdog_interval()) spawn(watchdog(*wd));
 
@@ -401,7 +401,7 @@ struct runner::impl {
                     break;
             }
         } catch (const failure& f) {
-            push_failed(f.code(), f.what());
+            push_failed(exit_code_for(f.code()), f.what());
         } catch (const std::exception& e) {
             push_failed(exit_code::internal, e.what());
         }
@@ -438,10 +438,11 @@ struct runner::impl {
 
     /// After a requested reboot, the system must have booted since the state was written.
     void check_reboot_happened() {
-        struct stat sb {};
         const auto boot = platform::system_boot_time();
-        if (!boot || ::stat(store->path().c_str(), &sb) != 0) return;
-        const auto written = wall_clock::from_time_t(sb.st_mtime);
+        const auto stored = store->written_at();
+        if (!boot || !stored) return;
+        // Whole seconds, as the boot time (/proc/stat btime) has them.
+        const auto written = std::chrono::floor<std::chrono::seconds>(*stored);
         if (*boot < written) {
             log::error("A reboot was requested at {} but the system has not rebooted since",
                        format_rfc3339_ms(written));
@@ -470,8 +471,7 @@ struct runner::impl {
     }
 
     void check_results() {
-        if (auto why = check_provider_results(st); !why.empty())
-            throw failure(exit_code::internal, why);
+        if (auto why = check_provider_results(st); !why.empty()) throw failure(errc::internal, why);
         log::info("Identified as worker {}/{}", st.worker_group, st.worker_id);
     }
 
@@ -488,7 +488,7 @@ struct runner::impl {
         remember_secrets();
         proof = co_await provider->identity_proof(st);
         if (provider->registers()) {
-            if (!proof) throw failure(exit_code::internal, "provider gave no identity proof");
+            if (!proof) throw failure(errc::internal, "provider gave no identity proof");
             // Credentials come from registerWorker; the rest is checked after it.
         } else {
             check_results();
@@ -503,10 +503,10 @@ struct runner::impl {
     }
 
     tc::client tc_client(bool authenticated) {
-        tc::client c(http, st.root_url,
-                     authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
-        if (pctx.time_scale != 1.0) c.set_retry_scale(pctx.time_scale);  // test hook
-        return c;
+        tc::client_options o;
+        o.retry_scale = pctx.time_scale;  // test hook
+        return tc::client(http, st.root_url,
+                          authenticated ? std::optional<credentials>(st.creds) : std::nullopt, o);
     }
 
     awaitable<void> register_worker() {
@@ -557,7 +557,7 @@ struct runner::impl {
             log::error("Error calling reregisterWorker: {}", e.what());
             ev.type = event_type::reregister_failed;
             ev.reason = e.what();
-            ev.permanent = e.status() >= 400 && e.status() < 500 && e.status() != 429;
+            ev.permanent = is_permanent(e.code());
         } catch (const std::exception& e) {
             log::error("Error calling reregisterWorker: {}", e.what());
             ev.type = event_type::reregister_failed;
@@ -623,7 +623,7 @@ struct runner::impl {
             try {
                 files::extract_all(st.files);
             } catch (const std::exception& e) {
-                throw failure(exit_code::config, e.what());
+                throw failure(errc::config, e.what());
             }
         }
         plan = worker->plan_start(st);
