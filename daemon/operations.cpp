@@ -39,8 +39,6 @@ bool is_cancellation(const std::exception& e) {
 }
 
 state::failure_class classify(const std::exception& e) {
-    if (const auto* api = dynamic_cast<const tc::api_error*>(&e); api && api->status() != 0)
-        return state::classify_http_status(api->status());
     if (const auto* f = dynamic_cast<const failure*>(&e)) return state::class_of(f->code());
     return state::failure_class::internal;
 }

@@ -29,8 +29,8 @@ enum class op_kind {
 };
 
 /// The class of a failure an operation let out (the machine decides what follows): a
-/// Taskcluster answer by its HTTP status (state::classify_http_status), another sw::failure by
-/// its exit code (state::class_of), anything else internal.
+/// sw::failure (a Taskcluster answer included: lib/tc classifies its HTTP status) by its error
+/// code (state::class_of), anything else internal.
 state::failure_class classify(const std::exception& e);
 
 /// True for the operation_aborted an operation sees once it is cancelled: operations that
