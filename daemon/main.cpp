@@ -2,6 +2,7 @@
 #include "daemon/runner.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 #include "platform/process.hpp"
 #include "version.hpp"
@@ -84,6 +85,12 @@ int main(int argc, char** argv) {
         sw::log::info("Loading worker-runner configuration from {}", cl.config);
         auto cfg = sw::config::load_runner_config(cl.config);
         for (const auto& s : sw::config::secret_values(cfg)) sw::log::add_secret(s);
+        // The destination is known: the lines held until now come out in its format.
+        const auto dest = sw::log::parse_destination(cfg.logging_implementation);
+        sw::log::configure({.dest = dest.value_or(sw::log::destination::stdio)});
+        if (!dest)
+            sw::log::warn("Unrecognized logging implementation {} (falling back to stdio)",
+                          cfg.logging_implementation);
         if (cl.what == command_line::mode::validate) {
             const auto text = sw::config::normalized_redacted(cfg);
             std::fwrite(text.data(), 1, text.size(), stdout);

@@ -5,6 +5,7 @@
 #include "lib/health/server.hpp"
 #include "lib/http/client.hpp"
 #include "lib/json/worker_config.hpp"
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 #include "lib/protocol/codec.hpp"
 #include "lib/providers/provider.hpp"
@@ -182,9 +183,6 @@ struct runner::impl {
         log::info("Starting start-worker with provider {} and worker {}", cfg.provider_type,
                   cfg.worker_implementation);
         for (const auto& k : cfg.unknown_keys) log::warn("Ignoring unknown config key {}", k);
-        if (cfg.logging_implementation != "stdio")
-            log::warn("Unrecognized logging implementation {} (falling back to stdio)",
-                      cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(pctx);
         pctx.time_scale = test_time_scale();
@@ -412,6 +410,7 @@ struct runner::impl {
         log::add_secret(st.creds.access_token);
         log::add_secret(st.creds.certificate);
         log::add_secret(st.registration_secret);
+        log::set_identity(st.worker_pool_id, st.worker_group, st.worker_id);
     }
 
     void load_state() {
@@ -472,6 +471,7 @@ struct runner::impl {
     void check_results() {
         if (auto why = check_provider_results(st); !why.empty())
             throw failure(exit_code::internal, why);
+        log::set_identity(st.worker_pool_id, st.worker_group, st.worker_id);
         log::info("Identified as worker {}/{}", st.worker_group, st.worker_id);
     }
 
@@ -711,6 +711,7 @@ struct runner::impl {
         while (true) {
             const std::size_t n = co_await child->read_some(buf.data(), buf.size());
             if (n == 0) break;
+            log::batch_scope burst;  // one wake-up of the log writer per read, not per line
             dec.feed(std::string_view(buf.data(), n));
         }
         dec.finish();

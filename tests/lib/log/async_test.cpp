@@ -1,4 +1,5 @@
 // The asynchronous log destination: bounded queue, one writer thread, drops counted and reported.
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 
 #include <catch2/catch.hpp>
@@ -24,6 +25,7 @@ struct sink {
 
     sink() {
         sw::log::set_capture({});
+        sw::log::configure({});  // the stdio format, whatever another test chose
         sw::log::set_sink_for_testing([this](std::string_view line) {
             std::unique_lock lock(mu);
             entered = true;
