@@ -85,6 +85,30 @@ void find_registered(std::string_view text, const std::vector<std::string>& valu
     }
 }
 
+// A message cut to a length by its producer ends with a marker; a secret cut there leaves
+// only its beginning, which find_registered cannot see. The bytes before the marker that are
+// the beginning (at least min_secret_size bytes) of a registered secret are redacted too.
+void find_cut_secrets(std::string_view text, const std::vector<std::string>& values,
+                      std::vector<range>& hits) {
+    std::size_t end = text.size();
+    for (std::string_view marker : {std::string_view("... (truncated)"), std::string_view("...")}) {
+        if (text.size() >= marker.size() && text.substr(text.size() - marker.size()) == marker) {
+            end = text.size() - marker.size();
+            break;
+        }
+    }
+    if (end == text.size()) return;
+    const std::string_view body = text.substr(0, end);
+    for (const auto& secret : values) {
+        for (std::size_t k = std::min(secret.size() - 1, body.size()); k >= min_secret_size; --k) {
+            if (body.substr(body.size() - k) == std::string_view(secret).substr(0, k)) {
+                hits.emplace_back(body.size() - k, body.size());
+                break;
+            }
+        }
+    }
+}
+
 // User-info of URLs: "scheme://userinfo@host". The scan only locates the authority's bounds in
 // free text (RFC 3986 3.2: the authority ends at '/', '?', '#'; the user-info is what precedes
 // its last '@'); nothing is parsed beyond that.
@@ -221,6 +245,7 @@ bool redact_into(std::string_view text, std::string& out) {
             values = s.values;
         }
         find_registered(text, *values, hits);
+        find_cut_secrets(text, *values, hits);
     }
     if (std::memchr(text.data(), ':', text.size()) || std::memchr(text.data(), '=', text.size())) {
         find_userinfo(text, hits);

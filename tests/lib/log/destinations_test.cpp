@@ -33,6 +33,20 @@ boost::json::object obj(const char* json) {
     return boost::json::parse(json).as_object();
 }
 
+/// Puts the process-wide log back as the other tests expect it: stdio, no identity.
+struct restore_log {
+    restore_log() { sw::log::set_identity("", "", ""); }
+    ~restore_log() {
+        sw::log::set_sink_for_testing({});
+        sw::log::set_identity("", "", "");
+        sw::log::configure({});
+    }
+};
+
+/// Other tests' background work (a provider's coroutine still winding down) may log while a
+/// test here runs: its records are told apart by this mark.
+const std::string mark = "dest-test: ";
+
 /// Records delivered by the writer, one string per record.
 struct records {
     std::mutex mu;
@@ -49,10 +63,16 @@ struct records {
         sw::log::set_identity("", "", "");
         sw::log::configure({});
     }
-    std::vector<std::string> take() {
+    /// The records that carry `mark` (or `also`).
+    std::vector<std::string> take(const std::string& also = mark) {
         REQUIRE(sw::log::flush());
         std::lock_guard lock(mu);
-        return std::exchange(got, {});
+        std::vector<std::string> mine;
+        for (auto& r : got)
+            if (r.find(mark) != std::string::npos || r.find(also) != std::string::npos)
+                mine.push_back(std::move(r));
+        got.clear();
+        return mine;
     }
 };
 
@@ -79,8 +99,16 @@ struct datagram_server {
         ::close(fd);
     }
 
-    /// One datagram (waits up to 5 s); a descriptor sent with it is read whole instead.
+    /// The next datagram that carries `mark` (others are skipped).
     std::string receive() {
+        for (;;) {
+            auto d = receive_any();
+            if (d.find(mark) != std::string::npos) return d;
+        }
+    }
+
+    /// One datagram (waits up to 5 s); a descriptor sent with it is read whole instead.
+    std::string receive_any() {
         pollfd p{fd, POLLIN, 0};
         REQUIRE(::poll(&p, 1, 5000) == 1);
         std::string buf(1 << 20, '\0');
@@ -157,16 +185,17 @@ TEST_CASE("parse_destination knows the contract's four names", "[log][log-dest]"
 
 TEST_CASE("json: one object per line with time, level, msg, identity and worker fields",
           "[log][log-dest]") {
+    restore_log guard;
     sw::log::configure({.dest = sw::log::destination::json});
     records r;
-    sw::log::info("before identity");
+    sw::log::info("dest-test: before identity");
     sw::log::set_identity("proj/pool", "us-east-1", "i-123");
-    sw::log::warn("a \"quoted\" warning\nwith a second line");
-    sw::log::error("an error");
+    sw::log::warn("dest-test: a \"quoted\" warning\nwith a second line");
+    sw::log::error("dest-test: an error");
     sw::log::structured(obj(
-        R"({"textPayload":"task done","taskId":"abc","n":3,"nested":{"a":[1,2]},"level":"x"})"));
-    sw::log::structured(
-        obj(R"({"apiToken":"tok-in-field-1234","note":"see https://u:p4ss@h.example/x"})"));
+        R"({"textPayload":"dest-test: task done","taskId":"abc","n":3,"nested":{"a":[1,2]},"level":"x"})"));
+    sw::log::structured(obj(
+        R"({"textPayload":"dest-test: fields","apiToken":"tok-in-field-1234","note":"see https://u:p4ss@h.example/x"})"));
     const auto lines = r.take();
     REQUIRE(lines.size() == 5);
     std::vector<boost::json::object> o;
@@ -179,17 +208,17 @@ TEST_CASE("json: one object per line with time, level, msg, identity and worker 
     for (const auto& x : o)
         CHECK(std::regex_match(std::string(x.at("time").as_string()), rfc3339_ms_utc));
     CHECK(o[0].at("level") == "info");
-    CHECK(o[0].at("msg") == "before identity");
+    CHECK(o[0].at("msg") == "dest-test: before identity");
     CHECK_FALSE(o[0].contains("workerPoolId"));
     CHECK(o[1].at("level") == "warning");
-    CHECK(o[1].at("msg") == "a \"quoted\" warning\nwith a second line");
+    CHECK(o[1].at("msg") == "dest-test: a \"quoted\" warning\nwith a second line");
     CHECK(o[1].at("workerPoolId") == "proj/pool");
     CHECK(o[1].at("workerGroup") == "us-east-1");
     CHECK(o[1].at("workerId") == "i-123");
     CHECK(o[2].at("level") == "error");
     // The worker's structured message keeps its fields; textPayload becomes msg.
     CHECK(o[3].at("level") == "info");
-    CHECK(o[3].at("msg") == "task done");
+    CHECK(o[3].at("msg") == "dest-test: task done");
     CHECK_FALSE(o[3].contains("textPayload"));
     CHECK(o[3].at("taskId") == "abc");
     CHECK(o[3].at("n") == 3);
@@ -199,35 +228,36 @@ TEST_CASE("json: one object per line with time, level, msg, identity and worker 
     // Secrets in fields are redacted at the sink.
     CHECK(o[4].at("apiToken") == "<redacted>");
     CHECK(o[4].at("note") == "see https://<redacted>@h.example/x");
-    CHECK(o[4].at("msg") == "");
+    CHECK(o[4].at("msg") == "dest-test: fields");
 }
 
 TEST_CASE("journald: native protocol entries with identity and WORKER_ fields", "[log][log-dest]") {
+    restore_log guard;
     datagram_server srv;
     sw::log::configure({.dest = sw::log::destination::journald, .journald_socket = srv.path});
     sw::log::set_capture({});
-    sw::log::info("plain message");
+    sw::log::info("dest-test: plain message");
     sw::log::set_identity("proj/pool", "grp", "wid");
-    sw::log::warn("two\nlines");
+    sw::log::warn("dest-test: two\nlines");
     sw::log::structured(obj(
-        R"({"textPayload":"from worker","task-id":"T1","n":7,"multi":"a\nb","secretKey":"xyzw-1234"})"));
+        R"({"textPayload":"dest-test: from worker","task-id":"T1","n":7,"multi":"a\nb","secretKey":"xyzw-1234"})"));
     REQUIRE(sw::log::flush());
 
     const auto e1 = parse_journal(srv.receive());
-    CHECK(one(e1, "MESSAGE") == "plain message");
+    CHECK(one(e1, "MESSAGE") == "dest-test: plain message");
     CHECK(one(e1, "PRIORITY") == "6");
     CHECK(one(e1, "SYSLOG_IDENTIFIER") == "start-worker");
     CHECK(e1.count("WORKER_POOL_ID") == 0);
 
     const auto e2 = parse_journal(srv.receive());
-    CHECK(one(e2, "MESSAGE") == "two\nlines");  // the binary form
+    CHECK(one(e2, "MESSAGE") == "dest-test: two\nlines");  // the binary form
     CHECK(one(e2, "PRIORITY") == "4");
     CHECK(one(e2, "WORKER_POOL_ID") == "proj/pool");
     CHECK(one(e2, "WORKER_GROUP") == "grp");
     CHECK(one(e2, "WORKER_ID") == "wid");
 
     const auto e3 = parse_journal(srv.receive());
-    CHECK(one(e3, "MESSAGE") == "from worker");
+    CHECK(one(e3, "MESSAGE") == "dest-test: from worker");
     CHECK(one(e3, "WORKER_TASK_ID") == "T1");  // upper case, '-' as '_'
     CHECK(one(e3, "WORKER_N") == "7");
     CHECK(one(e3, "WORKER_MULTI") == "a\nb");
@@ -238,11 +268,13 @@ TEST_CASE("journald: native protocol entries with identity and WORKER_ fields", 
 
 TEST_CASE("journald: an entry too large for a datagram goes through a sealed memfd",
           "[log][log-dest]") {
+    restore_log guard;
     datagram_server srv;
     sw::log::configure({.dest = sw::log::destination::journald, .journald_socket = srv.path});
     sw::log::set_capture({});
-    const std::string big(3 * 1024 * 1024,
-                          'm');  // beyond any datagram (the default limit ~208 KiB)
+    const std::string big =
+        mark + std::string(3 * 1024 * 1024,
+                           'm');  // beyond any datagram (the default limit ~208 KiB)
     sw::log::info("{}", big);
     REQUIRE(sw::log::flush());
     const auto e = parse_journal(srv.receive());
@@ -271,6 +303,7 @@ TEST_CASE("journald: truncation keeps MESSAGE's start, PRIORITY and the marker",
 
 TEST_CASE("journald: a missing socket falls back to stderr in the stdio format, with a warning",
           "[log][log-dest]") {
+    restore_log guard;
     sw::test::temp_dir d;
     sw::log::set_capture({});
     records r;  // stands in for stderr: the fallback's records are delivered to it
@@ -280,8 +313,8 @@ TEST_CASE("journald: a missing socket falls back to stderr in the stdio format, 
         std::lock_guard lock(r.mu);
         r.got.emplace_back(rec);
     });
-    sw::log::info("after fallback");
-    const auto lines = r.take();
+    sw::log::info("dest-test: after fallback");
+    const auto lines = r.take("no-such-socket");
     REQUIRE(lines.size() == 2);
     const std::regex go_format(R"(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (.*)\n)");
     std::smatch m;
@@ -289,18 +322,19 @@ TEST_CASE("journald: a missing socket falls back to stderr in the stdio format, 
     CHECK(m[1].str().find("no-such-socket") != std::string::npos);
     CHECK(m[1].str().find("logging to stderr") != std::string::npos);
     CHECK(std::regex_match(lines[1], m, go_format));
-    CHECK(m[1] == "after fallback");
+    CHECK(m[1] == "dest-test: after fallback");
 }
 
 TEST_CASE("syslog: RFC 3164 datagrams, facility daemon, tag start-worker[pid]", "[log][log-dest]") {
+    restore_log guard;
     datagram_server srv;
     sw::log::configure({.dest = sw::log::destination::syslog, .syslog_socket = srv.path});
     sw::log::set_capture({});
-    sw::log::info("hello syslog");
-    sw::log::warn("careful");
-    sw::log::error("broken");
-    sw::log::structured(obj(R"({"textPayload":"worker says","k":"v"})"));
-    sw::log::info("{}", std::string(sw::log::max_syslog_message + 100, 'z'));
+    sw::log::info("dest-test: hello syslog");
+    sw::log::warn("dest-test: careful");
+    sw::log::error("dest-test: broken");
+    sw::log::structured(obj(R"({"textPayload":"dest-test: worker says","k":"v"})"));
+    sw::log::info("{}{}", mark, std::string(sw::log::max_syslog_message + 100, 'z'));
     REQUIRE(sw::log::flush());
     const std::string pid = std::to_string(::getpid());
     const std::regex header(R"(<(\d+)>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 1-3]\d )"
@@ -310,19 +344,19 @@ TEST_CASE("syslog: RFC 3164 datagrams, facility daemon, tag start-worker[pid]", 
     REQUIRE(std::regex_match(a, m, header));
     CHECK(m[1] == "30");  // daemon (3) * 8 + info (6)
     CHECK(m[3] == pid);
-    CHECK(m[4] == "hello syslog");
+    CHECK(m[4] == "dest-test: hello syslog");
     const auto b = srv.receive();
     REQUIRE(std::regex_match(b, m, header));
     CHECK(m[1] == "28");
-    CHECK(m[4] == "careful");
+    CHECK(m[4] == "dest-test: careful");
     const auto c = srv.receive();
     REQUIRE(std::regex_match(c, m, header));
     CHECK(m[1] == "27");
     const auto d = srv.receive();
     REQUIRE(std::regex_match(d, m, header));
-    CHECK(m[4] == "worker says; k: v");
+    CHECK(m[4] == "dest-test: worker says; k: v");
     const auto e = srv.receive();
     REQUIRE(std::regex_match(e, m, header));
-    CHECK(m[4] ==
-          std::string(sw::log::max_syslog_message, 'z') + std::string(sw::log::truncated_marker));
+    CHECK(m[4] == mark + std::string(sw::log::max_syslog_message - mark.size(), 'z') +
+                      std::string(sw::log::truncated_marker));
 }

@@ -32,6 +32,17 @@ TEST_CASE("redact_then_cut: a secret across the cut leaves no fragment", "[log][
     CHECK(sw::log::redact_then_cut("ab\xC3\xA9", 3, "~") == "ab~");
 }
 
+TEST_CASE("redact: a secret cut by its producer before a truncation marker", "[log][redact]") {
+    // What the protocol decoder shows of an over-long line, or an error text cut elsewhere.
+    sw::log::add_secret("tail-cut-SECRET-abcdef");
+    CHECK(redact("line: xx tail-cut-SEC... (truncated)") == "line: xx <redacted>... (truncated)");
+    CHECK(redact("error: tail-cut...") == "error: <redacted>...");
+    // Fewer than 4 bytes of it: too common to mean anything.
+    CHECK(redact("x tai...") == "x tai...");
+    // Without a marker nothing was cut.
+    CHECK(redact("x tail-cut-SEC") == "x tail-cut-SEC");
+}
+
 TEST_CASE("redact: values of secret-shaped keys, wherever they appear", "[log][redact]") {
     CHECK(redact("accessToken=abc123&x=1") == "accessToken=<redacted>&x=1");
     CHECK(redact("url?clientSecret=s3cr3t") == "url?clientSecret=<redacted>");
