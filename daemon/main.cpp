@@ -1,4 +1,5 @@
 // start-worker: argv, configuration loading, and the event loop.
+#include "daemon/context.hpp"
 #include "daemon/runner.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
@@ -86,8 +87,11 @@ int main(int argc, char** argv) {
         auto cfg = sw::config::load_runner_config(cl.config);
         for (const auto& s : sw::config::secret_values(cfg)) sw::log::add_secret(s);
         // The destination is known: the lines held until now come out in its format.
+        auto ctx = sw::daemon::read_context(cl.what == command_line::mode::once);
         const auto dest = sw::log::parse_destination(cfg.logging_implementation);
-        sw::log::configure({.dest = dest.value_or(sw::log::destination::stdio)});
+        sw::log::configure({.dest = dest.value_or(sw::log::destination::stdio),
+                            .journald_socket = ctx.journald_socket,
+                            .syslog_socket = ctx.syslog_socket});
         if (!dest)
             sw::log::warn("Unrecognized logging implementation {} (falling back to stdio)",
                           cfg.logging_implementation);
@@ -102,8 +106,7 @@ int main(int argc, char** argv) {
         int code = sw::to_int(sw::exit_code::internal);
         {
             boost::asio::io_context io;
-            auto r = std::make_unique<sw::daemon::runner>(
-                io, std::move(cfg), sw::daemon::run_options{cl.what == command_line::mode::once});
+            auto r = std::make_unique<sw::daemon::runner>(io, std::move(cfg), std::move(ctx));
             boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
                 code = c;
                 if (e) {
@@ -120,7 +123,6 @@ int main(int argc, char** argv) {
                 io.stop();
             });
             io.run();
-            if (r->early_exit_code() >= 0) code = r->early_exit_code();
             r.reset();
         }
         sw::log::flush();
