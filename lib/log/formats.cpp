@@ -238,9 +238,8 @@ class syslog_formatter final : public spdlog::formatter {
                                  tm.tm_hour, tm.tm_min, tm.tm_sec);
             cached_secs_ = secs;
         }
-        fmt::format_to(std::back_inserter(dest),
-                       "<{}>{} start-worker[{}]: ", facility_daemon * 8 + severity(msg.level),
-                       stamp_, pid_);
+        append(dest, fmt::format("<{}>{} start-worker[{}]: ",
+                                 facility_daemon * 8 + severity(msg.level), stamp_, pid_));
         std::string_view text(msg.payload.data(), msg.payload.size());
         std::string rendered;
         if (const auto* fields = current_fields()) text = rendered = to_unstructured(*fields);

@@ -9,7 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <spdlog/logger.h>
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/sink.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -94,8 +94,9 @@ bounded_queue::notice_fn make_notice_fn(std::shared_ptr<spdlog::formatter> f) {
 }
 
 // The one spdlog sink: redacts, formats with the destination's formatter and queues the record
-// (or holds it until the destination is known). spdlog's base_sink serialises calls.
-class queue_sink final : public spdlog::sinks::base_sink<std::mutex> {
+// (or holds it until the destination is known). Calls are serialised by its mutex. (Not
+// spdlog's base_sink: that builds a pattern_formatter nobody here uses, ~200 KB of code.)
+class queue_sink final : public spdlog::sinks::sink {
   public:
     explicit queue_sink(bounded_queue& q) : q_(q) {}
 
@@ -127,8 +128,8 @@ class queue_sink final : public spdlog::sinks::base_sink<std::mutex> {
         return make_notice_fn(formatter_->clone());
     }
 
-  protected:
-    void sink_it_(const log_msg& msg) override {
+    void log(const log_msg& msg) override {
+        std::lock_guard lock(mutex_);
         if (configured_) {
             emit_locked(msg);
             return;
@@ -148,7 +149,13 @@ class queue_sink final : public spdlog::sinks::base_sink<std::mutex> {
         held_bytes_ += h.msg.size();
         held_.push_back(std::move(h));
     }
-    void flush_() override {}
+    void flush() override {}
+    /// The destination decides the format: spdlog patterns do not apply.
+    void set_pattern(const std::string&) override {}
+    void set_formatter(std::unique_ptr<spdlog::formatter> f) override {
+        std::lock_guard lock(mutex_);
+        formatter_ = std::move(f);
+    }
 
   public:
     std::atomic<std::uint64_t> dropped_held_total_{0};
@@ -181,6 +188,8 @@ class queue_sink final : public spdlog::sinks::base_sink<std::mutex> {
         if (redacted_.capacity() > (1u << 20)) redacted_ = std::string{};
     }
 
+    std::mutex mutex_;
+    std::unique_ptr<spdlog::formatter> formatter_;
     bounded_queue& q_;
     bool configured_ = false;
     std::vector<held> held_;
