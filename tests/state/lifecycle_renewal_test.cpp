@@ -217,6 +217,31 @@ TEST_CASE("decisions that depend on capabilities wait for hello", "[lifecycle][i
         h.feed(E::signal);
         CHECK(types(h.feed(E::signal)) == std::vector{A::kill_worker});
     }
+    SECTION("a signal and no hello: SIGTERM once gracefulStopTimeout passes, not at hello timeout") {
+        auto o = static_opts();
+        o.graceful_stop_timeout = 2s;
+        o.kill_timeout = 2s;
+        harness h(o);
+        h.run_to_started();
+        CHECK(types(h.feed(E::signal)) == std::vector{A::notify_stopping});
+        REQUIRE(h.fsm.next_deadline() == t0 + 2s);
+        auto acts = h.tick_at(t0 + 2s);
+        REQUIRE(types(acts) == std::vector{A::terminate_worker});
+        CHECK(h.fsm.stopping_level() == stop_level::terminating);
+        CHECK(types(h.tick_at(t0 + 4s)) == std::vector{A::kill_worker});
+        // A hello that comes after all that changes nothing.
+        CHECK(types(h.hello()) == std::vector{A::notify_ready});
+    }
+    SECTION("a notice and no hello: SIGTERM in time for the machine's end") {
+        auto o = cloud_opts();
+        harness h(o);
+        h.run_to_started();
+        CHECK(types(h.notice(t0 + 40s)) == std::vector{A::persist});
+        // killTimeout 30 s + 5 s before the deadline, well before the 30 s hello timeout ends.
+        REQUIRE(h.fsm.next_deadline() == t0 + 5s);
+        auto acts = h.tick_at(t0 + 5s);
+        REQUIRE(types(acts) == std::vector{A::terminate_worker});
+    }
     SECTION("a stop check's answer before hello") {
         auto o = cloud_opts();
         o.stop_check_interval = 5s;
