@@ -116,9 +116,6 @@ struct runner::impl {
         log::info("Starting start-worker with provider {} and worker {}", cfg.provider_type,
                   cfg.worker_implementation);
         for (const auto& k : cfg.unknown_keys) log::warn("Ignoring unknown config key {}", k);
-        if (cfg.logging_implementation != "stdio")
-            log::warn("Unrecognized logging implementation {} (falling back to stdio)",
-                      cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) s.store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(s.pctx);
         s.pctx.time_scale = s.ctx.time_scale;

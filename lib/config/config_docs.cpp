@@ -112,7 +112,9 @@ const std::vector<key_doc>& top_level_docs() {
          "worker configuration, merged under what worker-manager and secrets provide"},
         {"logging", t_map, false, "where the runner logs (default: stdio)"},
         {"logging.implementation", t_string, true,
-         "\"stdio\" (stderr); others fall back to stdio with a warning"},
+         "\"stdio\" (stderr, Go's format), \"json\" (stderr, one object per line), "
+         "\"journald\" (native socket), \"syslog\" (/dev/log); others fall back to stdio "
+         "with a warning"},
         {"getSecrets", "bool", false,
          "fetch worker-pool secrets from the secrets service (default true)"},
         {"cacheOverRestarts", "string or bool", false,

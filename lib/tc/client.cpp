@@ -6,6 +6,7 @@
 #endif
 
 #include "lib/http/client.hpp"
+#include "lib/log/redact.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -114,14 +115,18 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
     return text;
 }
 
-// Printable ASCII only, bounded: error bodies may be HTML from a proxy.
-std::string sanitize(std::string_view s, std::size_t max) {
+// Printable ASCII only, bounded: error bodies may be HTML from a proxy. Secrets (the call's own
+// and the log's) are redacted before the cut, so that none is cut in half and escapes
+// (issue 14 item 9).
+std::string sanitize(std::string_view s, std::size_t max,
+                     const std::vector<std::string>& secrets = {}) {
+    const std::string clean = log::redact_then_cut(scrub(std::string(s), secrets), max);
     std::string out;
-    for (char c : s.substr(0, max)) {
+    out.reserve(clean.size());
+    for (char c : clean) {
         const auto u = static_cast<unsigned char>(c);
         out += (u >= 0x20 && u < 0x7f) ? c : ' ';
     }
-    if (s.size() > max) out += "...";
     return out;
 }
 
@@ -131,7 +136,7 @@ struct service_error {
 };
 
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
-service_error describe_error_body(const std::string& body) {
+service_error describe_error_body(const std::string& body, const std::vector<std::string>& secrets) {
     boost::system::error_code ec;
     const auto v = json::parse(body, ec);
     if (!ec && v.is_object()) {
@@ -140,18 +145,18 @@ service_error describe_error_body(const std::string& body) {
         const auto* message = o.if_contains("message");
         if (code && code->is_string()) {
             service_error e;
-            e.code = sanitize(code->as_string(), 64);
+            e.code = sanitize(code->as_string(), 64, secrets);
             if (message && message->is_string()) {
                 std::string_view m = message->as_string();
                 // Taskcluster appends "\n\n---\n\n* method: ..." details: keep the summary.
                 m = m.substr(0, m.find("\n\n---"));
-                e.message = sanitize(m, 1000);
+                e.message = sanitize(m, 1000, secrets);
             }
             return e;
         }
     }
     if (body.empty()) return {"", "(empty body)"};
-    return {"", "(non-JSON body) " + sanitize(body, 200)};
+    return {"", "(non-JSON body) " + sanitize(body, 200, secrets)};
 }
 
 void add_secret_values(const json::value& v, std::vector<std::string>& out) {
@@ -283,7 +288,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             }
             if (status == 404 && spec.not_found_is_result) co_return call_result{status, {}};
 
-            const auto svc = describe_error_body(resp->body);
+            const auto svc = describe_error_body(resp->body, spec.secrets);
             std::string problem = "HTTP " + std::to_string(status);
             if (!svc.code.empty()) problem += " " + svc.code;
             if (!svc.message.empty()) problem += ": " + svc.message;
