@@ -2,7 +2,6 @@
 
 #include "lib/common/error.hpp"
 #include "lib/log/log.hpp"
-#include "lib/tc/client.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -39,9 +38,20 @@ bool is_cancellation(const std::exception& e) {
 }
 
 state::failure_class classify(const std::exception& e) {
-    if (const auto* api = dynamic_cast<const tc::api_error*>(&e); api && api->status() != 0)
-        return state::classify_http_status(api->status());
-    if (const auto* f = dynamic_cast<const failure*>(&e)) return state::class_of(f->code());
+    const auto* f = dynamic_cast<const failure*>(&e);
+    if (!f || f->code().category() != error_category()) return state::failure_class::internal;
+    switch (static_cast<errc>(f->code().value())) {
+        case errc::unavailable:
+            return state::failure_class::retryable;
+        case errc::refused:
+            return state::failure_class::refused;
+        case errc::permanent:
+            return state::failure_class::permanent;
+        case errc::config:
+            return state::failure_class::config;
+        case errc::internal:
+            break;
+    }
     return state::failure_class::internal;
 }
 

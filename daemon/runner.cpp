@@ -4,6 +4,7 @@
 // operations (one cancellation slot per action; completions become events).
 #include "daemon/runner.hpp"
 
+#include "daemon/exit_status.hpp"
 #include "daemon/local_actions.hpp"
 #include "daemon/observability.hpp"
 #include "daemon/operations.hpp"
@@ -128,9 +129,9 @@ struct runner::impl {
             obs.start_health();
         } catch (const failure& f) {
             log::error("{}", f.what());
-            co_return to_int(f.code());
+            co_return to_int(exit_code_for(f.code()));
         }
-        platform::disable_oom_killer(::getpid());
+        platform::disable_oom_killer();
         ops.start("watching for stop signals", op_kind::background, watch_signals());
         obs.start_watchdog(ops);
 
