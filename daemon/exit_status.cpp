@@ -1,29 +1,13 @@
 // Error -> exit code, once (daemon/exit_status.hpp).
 #include "daemon/exit_status.hpp"
 
-#include "lib/common/error.hpp"
+#include "state/failure.hpp"
 
 namespace sw::daemon {
 
 exit_code exit_code_for(std::error_code ec) noexcept {
     if (!ec) return exit_code::ok;
-    if (ec.category() == error_category()) {
-        switch (static_cast<errc>(ec.value())) {
-            case errc::config:
-                return exit_code::config;
-            case errc::refused:
-            case errc::permanent:
-                return exit_code::refused;
-            case errc::unavailable:
-                return exit_code::unavailable;
-            case errc::internal:
-                return exit_code::internal;
-        }
-        return exit_code::internal;
-    }
-    if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
-        return exit_code::refused;
-    return exit_code::internal;
+    return state::exit_code_for(state::class_of(ec));
 }
 
 }  // namespace sw::daemon

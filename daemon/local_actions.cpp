@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+
 namespace sw::daemon {
 
 namespace asio = boost::asio;

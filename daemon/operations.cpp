@@ -2,6 +2,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/log/log.hpp"
+#include "lib/tc/client.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -38,20 +39,7 @@ bool is_cancellation(const std::exception& e) {
 }
 
 state::failure_class classify(const std::exception& e) {
-    const auto* f = dynamic_cast<const failure*>(&e);
-    if (!f || f->code().category() != error_category()) return state::failure_class::internal;
-    switch (static_cast<errc>(f->code().value())) {
-        case errc::unavailable:
-            return state::failure_class::retryable;
-        case errc::refused:
-            return state::failure_class::refused;
-        case errc::permanent:
-            return state::failure_class::permanent;
-        case errc::config:
-            return state::failure_class::config;
-        case errc::internal:
-            break;
-    }
+    if (const auto* f = dynamic_cast<const failure*>(&e)) return state::class_of(f->code());
     return state::failure_class::internal;
 }
 

@@ -28,9 +28,9 @@ enum class op_kind {
     report,      ///< reportWorkerError: given a bounded moment to finish at exit
 };
 
-/// The class of a failure an operation let out (the machine decides what follows): an
-/// sw::failure (a Taskcluster answer included) by its sw::errc, as lib classified it
-/// (unavailable -> retryable, refused, permanent, config); anything else internal.
+/// The class of a failure an operation let out (the machine decides what follows): a
+/// sw::failure (a Taskcluster answer included: lib/tc classifies its HTTP status) by its error
+/// code (state::class_of), anything else internal.
 state::failure_class classify(const std::exception& e);
 
 /// True for the operation_aborted an operation sees once it is cancelled: operations that
