@@ -26,4 +26,12 @@ exit_code exit_code_for(std::error_code ec) noexcept {
     return exit_code::internal;
 }
 
+state::failure_class failure_class_for(std::error_code ec) noexcept {
+    if (ec == errc::config) return state::failure_class::config;
+    if (ec == errc::refused) return state::failure_class::refused;
+    if (ec == errc::permanent) return state::failure_class::permanent;
+    if (is_retryable(ec)) return state::failure_class::retryable;
+    return state::failure_class::internal;
+}
+
 }  // namespace sw::daemon

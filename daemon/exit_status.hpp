@@ -2,6 +2,7 @@
 // The one place where an error becomes a process exit code (CONTRACT.md "Exit codes"; the
 // numbers themselves live in lib/common/exit_codes.hpp).
 #include "lib/common/exit_codes.hpp"
+#include "state/failure.hpp"
 
 #include <system_error>
 
@@ -19,5 +20,11 @@ namespace sw::daemon {
 ///   std::errc::permission_denied / operation_not_permitted (a file we may not touch) -> 77
 ///   anything else (another category: an OS error we did not classify) -> 70 internal
 exit_code exit_code_for(std::error_code ec) noexcept;
+
+/// The lifecycle's class of a failure with `ec` (state/failure.hpp), consistent with
+/// exit_code_for: errc::unavailable and the other retryable codes (sw::is_retryable) ->
+/// retryable, refused -> refused, permanent -> permanent, config -> config; anything else
+/// (errc::internal, an OS error) -> internal.
+state::failure_class failure_class_for(std::error_code ec) noexcept;
 
 }  // namespace sw::daemon
