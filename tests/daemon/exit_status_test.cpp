@@ -45,3 +45,21 @@ TEST_CASE("a failure's code maps through the same function", "[exit-status]") {
         CHECK(std::string(f.what()) == "/etc/start-worker.yml has mode 0644");
     }
 }
+
+TEST_CASE("the lifecycle's failure class agrees with the exit code", "[exit-status]") {
+    using sw::daemon::failure_class_for;
+    using sw::state::failure_class;
+    CHECK(failure_class_for(errc::config) == failure_class::config);
+    CHECK(failure_class_for(errc::refused) == failure_class::refused);
+    CHECK(failure_class_for(errc::permanent) == failure_class::permanent);
+    CHECK(failure_class_for(errc::unavailable) == failure_class::retryable);
+    CHECK(failure_class_for(std::make_error_code(std::errc::timed_out)) ==
+          failure_class::retryable);
+    CHECK(failure_class_for(errc::internal) == failure_class::internal);
+    CHECK(failure_class_for(std::make_error_code(std::errc::no_space_on_device)) ==
+          failure_class::internal);
+    // One table: the machine's exit code for the class is the daemon's for the error.
+    for (const auto e :
+         {errc::config, errc::refused, errc::permanent, errc::unavailable, errc::internal})
+        CHECK(sw::state::exit_code_for(failure_class_for(e)) == exit_code_for(e));
+}
