@@ -1,5 +1,6 @@
 #include "daemon/operations.hpp"
 
+#include "daemon/exit_status.hpp"
 #include "lib/common/error.hpp"
 #include "lib/log/log.hpp"
 #include "lib/tc/client.hpp"

@@ -53,6 +53,8 @@ failure_class class_of(std::error_code ec) noexcept {
     }
     if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
         return failure_class::refused;
+    // Timed out, connection refused/reset/aborted, unreachable: a later attempt may succeed.
+    if (is_retryable(ec)) return failure_class::retryable;
     return failure_class::internal;
 }
 

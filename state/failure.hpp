@@ -26,7 +26,7 @@ exit_code exit_code_for(failure_class c);
 /// The class of a failure that lib reports as an error code (sw::failure::code(), see
 /// lib/common/error.hpp): errc::unavailable -> retryable, refused -> refused, permanent ->
 /// permanent, config -> config; EACCES/EPERM from the OS -> refused (a file we may not touch);
-/// anything else (another OS error, an unknown value) -> internal.
+/// the standard network conditions (sw::is_retryable) -> retryable; anything else (another OS error, an unknown value) -> internal.
 failure_class class_of(std::error_code ec) noexcept;
 
 /// True when restarting the runner could make the same start-up succeed (a retryable failure,

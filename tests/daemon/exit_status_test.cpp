@@ -2,6 +2,7 @@
 #include "daemon/exit_status.hpp"
 
 #include "lib/common/error.hpp"
+#include "state/failure.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -44,4 +45,22 @@ TEST_CASE("a failure's code maps through the same function", "[exit-status]") {
         CHECK(exit_code_for(f.code()) == exit_code::refused);
         CHECK(std::string(f.what()) == "/etc/start-worker.yml has mode 0644");
     }
+}
+
+TEST_CASE("the lifecycle's failure class agrees with the exit code", "[exit-status]") {
+    const auto failure_class_for = [](std::error_code ec) { return sw::state::class_of(ec); };
+    using sw::state::failure_class;
+    CHECK(failure_class_for(errc::config) == failure_class::config);
+    CHECK(failure_class_for(errc::refused) == failure_class::refused);
+    CHECK(failure_class_for(errc::permanent) == failure_class::permanent);
+    CHECK(failure_class_for(errc::unavailable) == failure_class::retryable);
+    CHECK(failure_class_for(std::make_error_code(std::errc::timed_out)) ==
+          failure_class::retryable);
+    CHECK(failure_class_for(errc::internal) == failure_class::internal);
+    CHECK(failure_class_for(std::make_error_code(std::errc::no_space_on_device)) ==
+          failure_class::internal);
+    // One table: the machine's exit code for the class is the daemon's for the error.
+    for (const auto e :
+         {errc::config, errc::refused, errc::permanent, errc::unavailable, errc::internal})
+        CHECK(sw::state::exit_code_for(failure_class_for(e)) == exit_code_for(e));
 }
