@@ -376,9 +376,11 @@ struct bench {
                 auto rep = read_report(report);
                 const long long seen = count_lines_with(log, needle);
                 if (seen != o.lines) {
+                    // Reported for both; only start-worker's losses fail the run (the Go runner
+                    // v1.1.0 has no `log` handler: it parses those messages and drops them).
                     std::fprintf(stderr, "bench: %s: %s logged %lld of %ld lines\n", title.c_str(),
                                  bins[k].c_str(), seen, o.lines);
-                    ++failures;
+                    if (k == 0) ++failures;
                 }
                 side(fig(title + ", wall", "ms"), k).push_back(r.wall_ms);
                 side(fig(title + ", runner CPU", "ms"), k)
@@ -482,8 +484,10 @@ struct bench {
         return a;
     }
 
+    /// Spot polls so far: each asks spot/instance-action (and, when that is absent,
+    /// spot/termination-time).
     long long spot_polls(const aws_env& a) const {
-        return count_lines_with(a.md_dir + "/requests.jsonl", "/spot/");
+        return count_lines_with(a.md_dir + "/requests.jsonl", "/spot/instance-action");
     }
 
     void idle_aws() {
@@ -508,7 +512,7 @@ struct bench {
                 .a.push_back(cpu);
             fig("idle (aws, spot polling + renewal armed): runner wake-ups" + per, "switches")
                 .a.push_back(wake);
-            fig("idle (aws): spot polls" + per, "requests")
+            fig("idle (aws): spot polls" + per, "polls")
                 .a.push_back(static_cast<double>(p1 - p0));
             fig("idle (aws): wake-ups beyond 1 per poll, per second", "1/s")
                 .a.push_back((wake - static_cast<double>(p1 - p0)) / o.idle_seconds);
