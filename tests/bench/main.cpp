@@ -512,8 +512,7 @@ struct bench {
                 .a.push_back(cpu);
             fig("idle (aws, spot polling + renewal armed): runner wake-ups" + per, "switches")
                 .a.push_back(wake);
-            fig("idle (aws): spot polls" + per, "polls")
-                .a.push_back(static_cast<double>(p1 - p0));
+            fig("idle (aws): spot polls" + per, "polls").a.push_back(static_cast<double>(p1 - p0));
             fig("idle (aws): wake-ups beyond 1 per poll, per second", "1/s")
                 .a.push_back((wake - static_cast<double>(p1 - p0)) / o.idle_seconds);
             fig("idle (aws): runner threads", "threads").a.push_back(s.threads);
@@ -675,6 +674,9 @@ int main(int argc, char** argv) {
     for (auto* p : {&o.sw, &o.peer, &o.worker})
         if (!p->empty()) *p = std::filesystem::absolute(*p).string();
     ::signal(SIGPIPE, SIG_IGN);
+    // A binary written moments ago (a fresh link) has dirty page-cache pages, which smaps counts
+    // as its Private_Dirty until they are written back: write them back first.
+    ::sync();
 
     const std::string commit =
         shell_line("git -C '" SW_SOURCE_DIR "' rev-parse --short HEAD 2>/dev/null") +
