@@ -31,7 +31,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <dirent.h>
 #include <map>
 #include <optional>
 #include <vector>
@@ -104,6 +107,27 @@ failure_kind classify(const error_code& ec) {
     return failure_kind::io;
 }
 
+/// True if `dir` holds at least one OpenSSL hash link ("<8 hex digits>.<digit>", as c_rehash
+/// and update-ca-certificates write them), so a lookup in it finds the certificates it names.
+bool hashed_directory_serves(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    bool found = false;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string_view name = e->d_name;
+        if (name.size() >= 10 && name[8] == '.' &&
+            std::all_of(name.begin(), name.begin() + 8,
+                        [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
+            std::all_of(name.begin() + 9, name.end(),
+                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+            found = true;
+            break;
+        }
+    }
+    ::closedir(d);
+    return found;
+}
+
 }  // namespace
 
 struct connection {
@@ -125,21 +149,37 @@ struct client::impl {
                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                          ssl::context::no_tlsv1_1);
         ctx->set_verify_mode(ssl::verify_peer);
+        // The trust OpenSSL's default paths give (SSL_CERT_FILE or the system bundle, plus
+        // SSL_CERT_DIR or the system's hashed directory), without its start-up cost: a hashed
+        // directory is a lookup that reads one certificate when a chain needs it, while a bundle
+        // file is parsed whole when loaded (about 140 certificates, milliseconds). So the system
+        // bundle is parsed only when the system's hashed directory cannot stand in for it (no
+        // hash links: c_rehash/update-ca-certificates never ran), and SSL_CERT_FILE once.
         error_code ec;
-        ctx->set_default_verify_paths(ec);
-        if (const char* file = std::getenv("SSL_CERT_FILE"); file && *file) {
-            ctx->load_verify_file(file, ec);
+        const char* env_file = std::getenv(X509_get_default_cert_file_env());  // SSL_CERT_FILE
+        const char* env_dir = std::getenv(X509_get_default_cert_dir_env());    // SSL_CERT_DIR
+        const std::string system_dir = X509_get_default_cert_dir();
+        if (env_dir && *env_dir) {
+            ctx->add_verify_path(env_dir, ec);
             if (ec) {
-                throw error(failure_kind::tls, shown_url + ": cannot load SSL_CERT_FILE " + file +
+                throw error(failure_kind::tls, shown_url + ": cannot use SSL_CERT_DIR " + env_dir +
                                                    ": " + ec.message());
             }
+        } else if (!env_dir) {
+            ctx->add_verify_path(system_dir, ec);  // absent: no trust from it, as OpenSSL
         }
-        if (const char* dir = std::getenv("SSL_CERT_DIR"); dir && *dir) {
-            ctx->add_verify_path(dir, ec);
-            if (ec) {
-                throw error(failure_kind::tls,
-                            shown_url + ": cannot use SSL_CERT_DIR " + dir + ": " + ec.message());
+        if (env_file) {
+            if (*env_file) {
+                ctx->load_verify_file(env_file, ec);
+                if (ec) {
+                    throw error(failure_kind::tls, shown_url + ": cannot load SSL_CERT_FILE " +
+                                                       env_file + ": " + ec.message());
+                }
             }
+        } else if (hashed_directory_serves(system_dir)) {
+            if (env_dir) ctx->add_verify_path(system_dir, ec);  // stands in for the bundle
+        } else {
+            ctx->load_verify_file(X509_get_default_cert_file(), ec);  // absent: no trust from it
         }
         tls_ctx = std::move(ctx);
         return *tls_ctx;

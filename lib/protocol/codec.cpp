@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 namespace sw::protocol {
 
@@ -71,9 +72,12 @@ line_decoder::line_decoder(handlers h, std::size_t max_line)
     : h_(std::move(h)), max_line_(std::max<std::size_t>(max_line, 1)) {}
 
 void line_decoder::feed(std::string_view bytes) {
+    // Only a line that straddles two reads is copied (into buf_); every line that lies whole in
+    // `bytes` is handed on as a view of it. memchr finds the line ends.
     while (!bytes.empty()) {
-        const auto nl = bytes.find('\n');
-        const auto piece = nl == std::string_view::npos ? bytes : bytes.substr(0, nl);
+        const char* nlp = static_cast<const char*>(std::memchr(bytes.data(), '\n', bytes.size()));
+        const std::size_t len = nlp ? static_cast<std::size_t>(nlp - bytes.data()) : bytes.size();
+        const std::string_view piece = bytes.substr(0, len);
         if (skipping_) {
             skipped_ += piece.size();
         } else if (buf_.size() + piece.size() > max_line_) {
@@ -87,26 +91,29 @@ void line_decoder::feed(std::string_view bytes) {
             skipping_ = true;
             std::string().swap(buf_);  // release the memory of the partial line
             if (h_.on_text) h_.on_text(preview);
+        } else if (!nlp) {
+            buf_.append(piece);  // a partial line: wait for its end
+        } else if (buf_.empty()) {
+            emit_line(piece);  // the common case: a whole line, no copy
         } else {
             buf_.append(piece);
-        }
-        if (nl == std::string_view::npos) break;
-        if (skipping_) {
-            skipping_ = false;
-            const auto n = skipped_;
-            skipped_ = 0;
-            if (h_.on_oversize) h_.on_oversize(n);
-        } else {
             std::string line;
             line.swap(buf_);
             emit_line(line);
-            // Reuse the allocation for the next line unless it was a big one.
+            // Reuse the allocation for the next partial line unless it was a big one.
             if (line.capacity() <= 64 * 1024) {
                 line.clear();
                 buf_.swap(line);
             }
         }
-        bytes.remove_prefix(nl + 1);
+        if (!nlp) break;
+        if (skipping_) {
+            skipping_ = false;
+            const auto n = skipped_;
+            skipped_ = 0;
+            if (h_.on_oversize) h_.on_oversize(n);
+        }
+        bytes.remove_prefix(len + 1);
     }
 }
 

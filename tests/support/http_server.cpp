@@ -175,6 +175,10 @@ struct http_server::impl {
                 if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
                 continue;
             }
+            // As real HTTP servers do: a response written as several TLS records (Beast writes
+            // header and body separately) must not wait for the client's delayed ACK (40 ms).
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
             net::co_spawn(*ioc, session(std::move(socket)), net::detached);
         }
     }
