@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <sys/stat.h>
@@ -109,6 +110,10 @@ struct runner::impl {
     std::deque<event> events;
     asio::steady_timer wake;
     asio::signal_set signals;
+    /// Signals whose default action would kill the runner and leave the worker running
+    /// (issue 14, item 10): logged and otherwise ignored. Handled, not SIG_IGN, so the worker
+    /// gets their default dispositions back at exec.
+    asio::signal_set ignored_signals;
     bool finished = false;
     int early_exit = -1;  ///< set when a signal ends the run before the worker started
 
@@ -126,7 +131,10 @@ struct runner::impl {
           pctx{io_.get_executor(), http, real_clock()},
           nego(local_capabilities()),
           wake(io_),
-          signals(io_, SIGTERM, SIGINT) {}
+          signals(io_, SIGTERM, SIGINT),
+          ignored_signals(io_, SIGHUP, SIGUSR1, SIGUSR2) {
+        ignored_signals.add(SIGALRM);
+    }
 
     static protocol::capabilities local_capabilities() {
         return {"error-report", "graceful-termination", "log", "new-credentials", "shutdown",
@@ -210,6 +218,7 @@ struct runner::impl {
         }
         platform::disable_oom_killer(::getpid());
         spawn(watch_signals());
+        spawn(ignore_signals());
         if (auto wd = notifier.watchdog_interval()) spawn(watchdog(*wd));
 
         push(event_type::start);
@@ -285,6 +294,19 @@ struct runner::impl {
         }
     }
 
+    awaitable<void> ignore_signals() {
+        while (!finished) {
+            boost::system::error_code ec;
+            const int sig =
+                co_await ignored_signals.async_wait(asio::redirect_error(use_awaitable, ec));
+            if (ec) co_return;
+            log::warn(
+                "Ignoring signal {} ({}): SIGTERM or SIGINT stop the worker; a changed "
+                "runner config takes effect at the next start",
+                sig, ::strsignal(sig));
+        }
+    }
+
     awaitable<void> watchdog(std::chrono::microseconds every) {
         asio::steady_timer t(io);
         while (!finished) {
@@ -319,6 +341,7 @@ struct runner::impl {
         else
             log::error("Exiting with code {}: {}", code, a.reason);
         signals.cancel();
+        ignored_signals.cancel();
         if (health_server) health_server->stop();
         co_return code;
     }

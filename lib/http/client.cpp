@@ -4,6 +4,7 @@
 // threads at once (a strand or a single-threaded io_context): the idle pool is not locked.
 #include "lib/http/client.hpp"
 
+#include "lib/common/error.hpp"
 #include "lib/http/proxy.hpp"
 #include "version.hpp"
 
@@ -104,6 +105,16 @@ failure_kind classify(const error_code& ec) {
     return failure_kind::io;
 }
 
+/// Interim (1xx) responses skipped before a final one; more is a protocol error.
+constexpr std::size_t max_interim_responses = 16;
+
+/// True when the kernel holds bytes not yet read from the socket (or the query fails).
+bool has_unread_bytes(beast::tcp_stream& tcp) {
+    error_code ec;
+    const auto n = tcp.socket().available(ec);
+    return ec || n != 0;
+}
+
 }  // namespace
 
 struct connection {
@@ -129,16 +140,17 @@ struct client::impl {
         ctx->set_default_verify_paths(ec);
         if (const char* file = std::getenv("SSL_CERT_FILE"); file && *file) {
             ctx->load_verify_file(file, ec);
+            // The operator's setting, not a network problem: retrying cannot help (78).
             if (ec) {
-                throw error(failure_kind::tls, shown_url + ": cannot load SSL_CERT_FILE " + file +
-                                                   ": " + ec.message());
+                throw failure(exit_code::config, shown_url + ": cannot load SSL_CERT_FILE " + file +
+                                                     ": " + ec.message());
             }
         }
         if (const char* dir = std::getenv("SSL_CERT_DIR"); dir && *dir) {
             ctx->add_verify_path(dir, ec);
             if (ec) {
-                throw error(failure_kind::tls,
-                            shown_url + ": cannot use SSL_CERT_DIR " + dir + ": " + ec.message());
+                throw failure(exit_code::config,
+                              shown_url + ": cannot use SSL_CERT_DIR " + dir + ": " + ec.message());
             }
         }
         tls_ctx = std::move(ctx);
@@ -280,16 +292,35 @@ struct client::impl {
                     shown_url + ": proxy CONNECT failed" + via + ": " + wec.message());
     }
 
+    // Writes the request and reads its final response into `parser`. Interim (1xx) responses
+    // are read and discarded (RFC 9110 15.2: a client must accept any number of them before
+    // the final response, even unasked); 101 Switching Protocols is a protocol error, since no
+    // upgrade was asked for. At most max_interim_responses interim responses are skipped.
     template <class Stream>
     net::awaitable<std::pair<error_code, bool>> exchange(
         Stream& stream, connection& conn, bhttp::request<bhttp::string_body>& req,
-        bhttp::response_parser<bhttp::string_body>& parser) {
+        std::optional<bhttp::response_parser<bhttp::string_body>>& parser, const options& opts,
+        bool head) {
         auto [wec, wn] = co_await bhttp::async_write(stream, req, tuple_awaitable);
         (void)wn;
         if (wec) co_return std::pair{wec, false};
-        auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, tuple_awaitable);
-        (void)rn;
-        co_return std::pair{rec, parser.got_some()};
+        bool got_some = false;
+        for (std::size_t interim = 0;; ++interim) {
+            parser.emplace();
+            parser->body_limit(opts.max_body);
+            parser->header_limit(64 * 1024);
+            if (head) parser->skip(true);
+            auto [rec, rn] =
+                co_await bhttp::async_read(stream, conn.buffer, *parser, tuple_awaitable);
+            (void)rn;
+            got_some = got_some || parser->got_some();
+            if (rec) co_return std::pair{rec, got_some};
+            const unsigned status = parser->get().result_int();
+            if (status / 100 != 1) co_return std::pair{error_code{}, got_some};
+            if (status == 101 || interim >= max_interim_responses) {
+                co_return std::pair{error_code(bhttp::error::bad_status), got_some};
+            }
+        }
     }
 };
 
@@ -311,7 +342,8 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
         try {
             px = proxy_from_environment(u);
         } catch (const std::invalid_argument& e) {
-            throw error(failure_kind::connect, shown_url + ": " + e.what());
+            // A malformed HTTPS_PROXY/HTTP_PROXY is the operator's to fix: 78, not retried.
+            throw failure(exit_code::config, shown_url + ": " + e.what());
         }
     }
     const std::string key =
@@ -341,26 +373,30 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
     out.prepare_payload();
 
     const auto deadline = clock_type::now() + opts.timeout;
+    const bool head = iequals(req.method, "HEAD");
     std::unique_ptr<connection> conn;
     bool reused = false;
     if (auto it = impl_->idle.find(key); it != impl_->idle.end()) {
         conn = std::move(it->second);
         impl_->idle.erase(it);
-        reused = true;
+        // While idle, the server may have closed the connection or sent something unasked:
+        // such a connection cannot carry this request's response alone.
+        if (conn->buffer.size() != 0 || has_unread_bytes(conn->tcp)) {
+            conn.reset();
+        } else {
+            reused = true;
+        }
     }
     for (;;) {
         if (!conn) conn = co_await impl_->open(u, px, opts, deadline, shown_url);
         conn->tcp.expires_at(deadline);
-        bhttp::response_parser<bhttp::string_body> parser;
-        parser.body_limit(opts.max_body);
-        parser.header_limit(64 * 1024);
-        if (iequals(req.method, "HEAD")) parser.skip(true);
+        std::optional<bhttp::response_parser<bhttp::string_body>> parser;
         // No co_await inside ?: (GCC 12 miscompiles it).
         std::pair<error_code, bool> exchanged;
         if (conn->tls)
-            exchanged = co_await impl_->exchange(*conn->tls, *conn, out, parser);
+            exchanged = co_await impl_->exchange(*conn->tls, *conn, out, parser, opts, head);
         else
-            exchanged = co_await impl_->exchange(conn->tcp, *conn, out, parser);
+            exchanged = co_await impl_->exchange(conn->tcp, *conn, out, parser, opts, head);
         auto [ec, got_some] = exchanged;
         if (ec) {
             conn.reset();
@@ -384,7 +420,7 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
                                                               : ": no response: ";
             throw error(kind, shown_url + what + ec.message());
         }
-        auto res = parser.release();
+        auto res = parser->release();
         response result;
         result.status = res.result_int();
         for (const auto& field : res) {
@@ -392,7 +428,11 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
                                         std::string(field.value()));
         }
         result.body = std::move(res.body());
-        if (res.keep_alive() && out.keep_alive()) {
+        // A connection goes back to the pool only when nothing beyond this response has
+        // arrived: bytes the server sent unasked would otherwise be read as the next
+        // request's response.
+        if (res.keep_alive() && out.keep_alive() && conn->buffer.size() == 0 &&
+            !has_unread_bytes(conn->tcp)) {
             conn->tcp.expires_never();
             impl_->idle[key] = std::move(conn);
         }

@@ -1,5 +1,6 @@
 #include "lib/providers/parse.hpp"
 
+#include "lib/json/document.hpp"
 #include "lib/json/worker_config.hpp"
 
 #include <boost/json/parse.hpp>
@@ -63,10 +64,8 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 boost::json::value json_document(std::string_view text, std::string_view what) {
-    boost::json::parse_options opts;
-    opts.max_depth = 64;
     boost::system::error_code ec;
-    auto v = boost::json::parse(text, ec, {}, opts);
+    auto v = sw::json::parse(text, ec);
     if (ec) throw bad(what, "not valid JSON (" + ec.message() + ")");
     return v;
 }

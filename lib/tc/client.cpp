@@ -6,6 +6,7 @@
 #endif
 
 #include "lib/http/client.hpp"
+#include "lib/json/document.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -133,7 +134,7 @@ struct service_error {
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
 service_error describe_error_body(const std::string& body) {
     boost::system::error_code ec;
-    const auto v = json::parse(body, ec);
+    const auto v = sw::json::parse(body, ec);
     if (!ec && v.is_object()) {
         const auto& o = v.as_object();
         const auto* code = o.if_contains("code");
@@ -273,7 +274,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 r.status = status;
                 if (!resp->body.empty()) {
                     boost::system::error_code ec;
-                    r.body = json::parse(resp->body, ec);
+                    r.body = sw::json::parse(resp->body, ec);
                     if (ec)
                         throw make_error(spec, exit_code::unavailable,
                                          "malformed JSON in the response: " + ec.message(), status,
@@ -287,6 +288,15 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             std::string problem = "HTTP " + std::to_string(status);
             if (!svc.code.empty()) problem += " " + svc.code;
             if (!svc.message.empty()) problem += ": " + svc.message;
+            // Redirects are never followed (credentials must not go to another host, and the
+            // Taskcluster API does not redirect): name the target so the operator can fix
+            // rootURL.
+            if (status >= 300 && status < 400) {
+                const std::string location = resp->header("Location");
+                problem += location.empty() ? " (a redirect; not followed: check rootURL)"
+                                            : " (a redirect to " + sanitize(location, 200) +
+                                                  "; not followed: check rootURL)";
+            }
 
             if (status >= 500 || status == 429) {
                 last_problem = problem;
@@ -365,7 +375,7 @@ credentials parse_credentials(const call_spec& spec, const json::object& o) {
         throw bad_response(spec, "credentials.clientId or credentials.accessToken is empty");
     if (!creds.certificate.empty()) {
         boost::system::error_code ec;
-        const auto cert = json::parse(creds.certificate, ec);
+        const auto cert = sw::json::parse(creds.certificate, ec);
         if (ec || !cert.is_object())
             throw bad_response(spec, "credentials.certificate is not a JSON object");
     }

@@ -2,6 +2,8 @@
 // Asio, exit observed through a pidfd (Linux >= 5.3) or, failing that, by polling waitpid.
 #include "platform/process.hpp"
 
+#include "platform/os_error.hpp"
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -269,7 +271,8 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     const std::string& argv0 = opts.argv.front();
     const std::string what = "cannot start " + argv0;
     const std::string program = find_on_path(argv0);
-    if (program.empty()) throw_errno(ENOENT, what);
+    // A missing or non-executable program is the operator's to fix (platform/os_error.hpp).
+    if (program.empty()) throw_os_error(ENOENT, what);
 
     unique_fd child_in, parent_in, parent_out, child_out;
     spawn_setup s;
@@ -309,7 +312,7 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     // glibc's posix_spawn reports exec failures (ENOENT, EACCES, ENOEXEC...) as its result.
     const int rc =
         ::posix_spawn(&pid, program.c_str(), &s.actions, &s.attr, argv.data(), envp.data());
-    if (rc != 0) throw_errno(rc, what);
+    if (rc != 0) throw_os_error(rc, what);
 
     child_in.reset();
     child_out.reset();
@@ -323,7 +326,7 @@ asio::awaitable<int> run_command(asio::any_io_executor ex, const std::vector<std
     std::unique_ptr<child_process> child;
     try {
         child = spawn(ex, spawn_options{argv, {}, false});
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {  // sw::failure or std::system_error
         error = e.what();
         co_return -1;
     }
