@@ -22,7 +22,7 @@ class report_queue {
   public:
     struct limits {
         std::size_t max_pending = 16;
-        std::size_t max_pending_bytes = 4 * 1024 * 1024;
+        std::size_t max_pending_bytes = std::size_t{4} * 1024 * 1024;
     };
 
     report_queue() : report_queue(limits{}) {}
