@@ -268,7 +268,15 @@ bool parse_rfc1123(std::string_view s, time_point& out) {
     const year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
                              std::chrono::day{static_cast<unsigned>(day)}};
     if (!ymd.ok()) return false;
-    out = time_point{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{m} + seconds{sec}};
+    // Clamped as parse_rfc3339 does: a year past 2262 overflowed the nanosecond conversion
+    // (found by tests/fuzz/metadata_fuzz).
+    const sys_seconds t = sys_days{ymd} + hours{h} + minutes{m} + seconds{sec};
+    if (t < time_point_cast<seconds>(earliest_instant()))
+        out = earliest_instant();
+    else if (t >= time_point_cast<seconds>(latest_instant()))
+        out = latest_instant();
+    else
+        out = time_point{t.time_since_epoch()};
     return true;
 }
 

@@ -2,6 +2,7 @@
 // clamped, never a signed overflow (UBSan) or a date in 1816; the state file reads them alike.
 #include "lib/common/clock.hpp"
 
+#include "lib/providers/parse.hpp"
 #include "state/run_state.hpp"
 
 #include <boost/json.hpp>
@@ -58,4 +59,16 @@ TEST_CASE("a state file with a year-9999 expiry resumes with far-future credenti
     // Written back, it reads the same.
     const auto again = run_state_from_json(run_state_to_json(s));
     CHECK(again.credentials_expire == s.credentials_expire);
+}
+
+// Found by tests/fuzz/metadata_fuzz (input in tests/fuzz/corpus/metadata_fuzz/): Azure's RFC 1123
+// NotBefore had the same overflow.
+TEST_CASE("parse_rfc1123: years past 2262 are clamped too", "[clock]") {
+    time_point t;
+    REQUIRE(providers::parse::parse_rfc1123("Fri, 31 Dec 9999 23:59:59 GMT", t));
+    CHECK(t == latest_instant());
+    REQUIRE(providers::parse::parse_rfc1123("Mon, 01 Jan 0001 00:00:00 GMT", t));
+    CHECK(t == earliest_instant());
+    REQUIRE(providers::parse::parse_rfc1123("Thu, 05 Dec 2019 00:31:50 GMT", t));
+    CHECK(format_rfc3339_ms(t) == "2019-12-05T00:31:50.000Z");
 }
