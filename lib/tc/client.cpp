@@ -265,7 +265,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                     make_error(spec, exit_code::unavailable,
                                last_problem + " (the request may have been delivered)", 0, "");
                 err.set_maybe_delivered(true);
-                throw err;
+                throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
             }
         } else {
             const unsigned status = resp->status;
@@ -313,7 +313,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                           problem + " (the request may have been delivered)",
                                           status, svc.code);
                     err.set_maybe_delivered(true);
-                    throw err;
+                    throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
                 }
                 if (!service_answered) maybe_delivered = true;
             } else {
@@ -332,7 +332,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                       (attempt == 1 ? " attempt: " : " attempts: ") + last_problem,
                                   last_status, last_code);
             err.set_maybe_delivered(maybe_delivered);
-            throw err;
+            throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
         }
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
         timer.expires_after(delay);
