@@ -52,6 +52,9 @@ struct runner::impl {
     std::deque<event> events;
     asio::steady_timer wake;
     asio::signal_set signals;
+    /// Logged and otherwise ignored (platform::signals_to_ignore): a stray SIGHUP must not end
+    /// the runner and leave the worker running.
+    asio::signal_set ignored_signals;
 
     std::deque<action> actions;     ///< to perform, in order
     bool waiting_in_order = false;  ///< an action the rest of its batch waits for is in flight
@@ -74,7 +77,10 @@ struct runner::impl {
                   }}),
           obs(s),
           wake(io),
-          signals(io, SIGTERM, SIGINT) {}
+          signals(io, SIGTERM, SIGINT),
+          ignored_signals(io) {
+        for (const int sig : platform::signals_to_ignore()) ignored_signals.add(sig);
+    }
 
     /// What the state machine needs to know, from the config and from what the provider and
     /// the worker implementation say about themselves.
@@ -130,6 +136,7 @@ struct runner::impl {
         }
         platform::disable_oom_killer();
         ops.start("watching for stop signals", op_kind::background, watch_signals());
+        ops.start("ignoring other signals", op_kind::background, ignore_signals());
         obs.start_watchdog(ops);
 
         push(make_event(event_type::start));
@@ -172,8 +179,18 @@ struct runner::impl {
     awaitable<std::optional<event>> watch_signals() {
         while (true) {
             const int sig = co_await signals.async_wait(use_awaitable);
-            log::info("Received signal {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            log::info("Received signal {}", platform::signal_name(sig));
             push(make_event(event_type::signal));
+        }
+    }
+
+    awaitable<std::optional<event>> ignore_signals() {
+        while (true) {
+            const int sig = co_await ignored_signals.async_wait(use_awaitable);
+            log::warn(
+                "Ignoring signal {} ({}): SIGTERM or SIGINT stop the worker; a changed runner "
+                "config takes effect at the next start",
+                sig, platform::signal_name(sig));
         }
     }
 
@@ -183,6 +200,7 @@ struct runner::impl {
         ops.cancel(op_kind::step);
         ops.cancel(op_kind::background);
         signals.cancel();
+        ignored_signals.cancel();
         obs.stop();
         // An error report the worker sent just before exiting may still be on its way: it is
         // often the only trace of why the worker stopped, so give it a bounded moment.

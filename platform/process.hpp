@@ -59,6 +59,15 @@ boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
 /// error code there).
 void prepare_process();
 
+/// Signals whose default action would end the runner and leave its worker running (POSIX:
+/// SIGHUP, SIGUSR1, SIGUSR2, SIGALRM; Windows: none). The daemon handles them by logging and
+/// otherwise ignoring them (issue 14, item 10); handled, not SIG_IGN, so a worker started
+/// later gets their default dispositions back at exec.
+std::vector<int> signals_to_ignore();
+
+/// A signal's name for logs, e.g. "SIGHUP" ("signal N" when unknown).
+std::string signal_name(int sig);
+
 /// The absolute path of `name` on PATH, or "" (names with a '/' are returned as they are).
 std::string find_on_path(const std::string& name);
 

@@ -29,8 +29,12 @@ class service_notifier {
     void status(std::string_view text);
     void stopping();
     void watchdog();
-    /// Half of WATCHDOG_USEC when the watchdog is on (and WATCHDOG_PID is us or unset).
+    /// Half of WATCHDOG_USEC when the watchdog is on (and WATCHDOG_PID is us or unset),
+    /// clamped to [min_watchdog_interval, max_watchdog_interval]: WATCHDOG_USEC=1 must not
+    /// make the event loop ping in a busy loop, nor a huge value overflow a timer.
     std::optional<std::chrono::microseconds> watchdog_interval() const { return watchdog_; }
+    static constexpr std::chrono::microseconds min_watchdog_interval{100'000};        // 100 ms
+    static constexpr std::chrono::microseconds max_watchdog_interval{3'600'000'000};  // 1 h
     /// Sends an arbitrary "KEY=VALUE\n..." message; returns false on failure.
     bool notify(std::string_view message);
 

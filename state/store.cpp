@@ -3,6 +3,7 @@
 #include "state/store.hpp"
 
 #include "lib/common/error.hpp"
+#include "lib/json/document.hpp"
 #include "lib/json/worker_config.hpp"
 #include "platform/fs.hpp"
 
@@ -45,12 +46,18 @@ std::string serialize(const persisted& p) {
     o["phase"] = to_string(p.ph);
     o["state"] = run_state_to_json(p.state);
     if (!p.autologin_user.empty()) o["autologinUser"] = p.autologin_user;
+    // Never write what deserialize() would refuse (lib/json/document.hpp).
+    if (const int depth = sw::json::depth_of(o); depth > sw::json::max_state_depth)
+        throw failure(errc::config, "the run state nests " + std::to_string(depth) +
+                                             " levels deep, more than the state file's limit of " +
+                                             std::to_string(sw::json::max_state_depth) +
+                                             "; not written");
     return sw::json::to_sorted_json(o);
 }
 
 persisted deserialize(std::string_view text) {
     boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(text, ec);
+    const boost::json::value v = sw::json::parse(text, ec, sw::json::max_state_depth);
     if (ec) throw std::invalid_argument("not valid JSON: " + ec.message());
     const auto* o = v.if_object();
     if (!o) throw std::invalid_argument("not a JSON object");

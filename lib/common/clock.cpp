@@ -84,10 +84,29 @@ bool parse_rfc3339(std::string_view s, time_point& out) {
     const year_month_day ymd{year{Y}, month{static_cast<unsigned>(M)},
                              day{static_cast<unsigned>(D)}};
     if (!ymd.ok()) return false;
-    const auto tp = sys_days{ymd} + hours{h} + minutes{m} + seconds{sec} - minutes{offset_min};
-    out = time_point{
-        duration_cast<wall_clock::duration>(tp.time_since_epoch() + nanoseconds{frac_ns})};
+    // In seconds (64 bits hold any year 0000-9999), clamped before the conversion to the
+    // clock's nanoseconds, which would overflow past 2262.
+    const sys_seconds tp =
+        sys_days{ymd} + hours{h} + minutes{m} + seconds{sec} - minutes{offset_min};
+    if (tp < time_point_cast<seconds>(earliest_instant())) {
+        out = earliest_instant();
+    } else if (tp >= time_point_cast<seconds>(latest_instant())) {
+        out = latest_instant();
+    } else {
+        out = time_point{
+            duration_cast<wall_clock::duration>(tp.time_since_epoch() + nanoseconds{frac_ns})};
+    }
     return true;
+}
+
+time_point earliest_instant() {
+    using namespace std::chrono;
+    return time_point_cast<wall_clock::duration>(sys_days{year{1900} / January / 1});
+}
+
+time_point latest_instant() {
+    using namespace std::chrono;
+    return time_point_cast<wall_clock::duration>(sys_days{year{2200} / January / 1});
 }
 
 }  // namespace sw

@@ -69,7 +69,14 @@ const monotonic_clock& real_monotonic_clock();
 /// "2006-01-02T15:04:05.000Z" (what Taskcluster and the Go runner write).
 std::string format_rfc3339_ms(time_point t);
 /// Parses RFC 3339 date-times as Taskcluster sends them ("...Z", optional fraction, or an
-/// offset). Returns false on anything else.
+/// offset). Returns false on anything else. Years 0000-9999 are all accepted, but a time_point
+/// only spans 1677-2262, so instants are clamped to [earliest_instant, latest_instant]: an
+/// expiry in year 9999 means "in the far future", never an overflow (issue 14, item 5), and
+/// the clamped values leave room for the arithmetic done on deadlines.
 bool parse_rfc3339(std::string_view s, time_point& out);
+
+/// The clamping bounds of parse_rfc3339: 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z.
+time_point earliest_instant();
+time_point latest_instant();
 
 }  // namespace sw

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 
 namespace sw::config {
 
@@ -440,9 +441,44 @@ runner_config parse_runner_config(std::string_view text, const std::string& sour
     }
 }
 
+namespace {
+
+/// The same file, as far as paths tell: absolute, `.`/`..` resolved, symlinks of existing
+/// parts followed.
+bool same_file_path(const std::string& a, const std::string& b) {
+    std::error_code ec1, ec2;
+    const auto pa = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec1), ec1);
+    const auto pb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec2), ec2);
+    if (ec1 || ec2) return a == b;
+    return pa == pb;
+}
+
+/// worker.configPath is overwritten at every start: it must not be the runner config or the
+/// state file (issue 14, item 10: accepted, the next start failed), nor a directory.
+void check_worker_config_path(const runner_config& cfg, const std::string& config_file) {
+    const auto* v = cfg.worker.if_contains("configPath");
+    if (!v || !v->is_string() || v->get_string().empty()) return;
+    const std::string path(v->get_string());
+    if (same_file_path(path, config_file))
+        throw config_error("worker.configPath",
+                           path +
+                               " is the runner config file; writing the worker config "
+                               "there would replace it");
+    if (!cfg.cache_over_restarts.empty() && same_file_path(path, cfg.cache_over_restarts))
+        throw config_error("worker.configPath",
+                           path + " is the state file (cacheOverRestarts); choose another path");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw config_error("worker.configPath", path + " is a directory, not a file path");
+}
+
+}  // namespace
+
 runner_config load_runner_config(const std::string& path) {
     const std::string text = platform::read_config_file(path, max_config_bytes);
-    return parse_runner_config(text, path);
+    runner_config cfg = parse_runner_config(text, path);
+    check_worker_config_path(cfg, path);
+    return cfg;
 }
 
 std::string normalized_redacted(const runner_config& cfg) {

@@ -2,6 +2,8 @@
 // The runner configuration (reference section 3 plus CONTRACT.md's additions). Loading is
 // strict: every problem names its key path and throws sw::failure(errc::config), before any
 // network call or file write.
+#include "lib/json/document.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -65,8 +67,11 @@ struct runner_config {
 
 /// Limits on what a config file may be.
 inline constexpr std::size_t max_config_bytes = 4 * 1024 * 1024;
-inline constexpr int max_config_depth = 64;
-inline constexpr std::size_t max_yaml_alias_expansions = 10'000;
+inline constexpr int max_config_depth = sw::json::max_depth;      ///< one limit for all documents
+inline constexpr std::size_t max_yaml_alias_expansions = 10'000;  ///< nodes, all aliases together
+/// What all alias expansions together may cost, in bytes (string and key bytes plus a fixed
+/// cost per node): a large anchor referenced many times is refused, however few nodes it has.
+inline constexpr std::size_t max_yaml_alias_bytes = max_config_bytes;
 
 /// Reads `path` with the permission handling of reference section 3 (tighten or refuse:
 /// exit 77), parses YAML/JSON and validates. Throws sw::failure.

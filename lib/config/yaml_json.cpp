@@ -5,6 +5,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
+#include "lib/json/document.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -36,6 +37,9 @@ using boost::json::value;
 
 /// Anchored nodes are copied when their anchor closes; this bounds the copies in total.
 constexpr std::size_t max_anchored_nodes = 10 * max_yaml_alias_expansions;
+constexpr std::size_t max_anchored_bytes = 4 * max_yaml_alias_bytes;
+/// What one node costs beyond its text (a boost::json::value and its container slot).
+constexpr std::size_t node_cost = 32;
 
 [[noreturn]] void fail_at(const std::string& source, int line, std::string_view what) {
     std::string msg = source + ": ";
@@ -48,24 +52,32 @@ int line_of(const YAML::Mark& m) {
     return m.is_null() ? 0 : m.line + 1;
 }
 
-std::size_t count_nodes(const value& v) {
-    std::size_t n = 1;
-    if (const auto* o = v.if_object())
-        for (const auto& kv : *o) n += count_nodes(kv.value());
-    else if (const auto* a = v.if_array())
-        for (const auto& e : *a) n += count_nodes(e);
-    return n;
-}
+struct cost {
+    std::size_t nodes = 0;
+    std::size_t bytes = 0;  ///< string and key bytes plus node_cost per node
+};
 
-int depth_of(const value& v) {
-    int d = 0;
-    if (const auto* o = v.if_object())
-        for (const auto& kv : *o) d = std::max(d, depth_of(kv.value()));
-    else if (const auto* a = v.if_array())
-        for (const auto& e : *a) d = std::max(d, depth_of(e));
-    else
-        return 0;
-    return d + 1;
+/// What a copy of `v` costs (iterative: values are at most max_config_depth deep anyway).
+cost cost_of(const value& v) {
+    cost c;
+    std::vector<const value*> todo{&v};
+    while (!todo.empty()) {
+        const value* cur = todo.back();
+        todo.pop_back();
+        ++c.nodes;
+        c.bytes += node_cost;
+        if (const auto* o = cur->if_object()) {
+            for (const auto& kv : *o) {
+                c.bytes += kv.key().size();
+                todo.push_back(&kv.value());
+            }
+        } else if (const auto* a = cur->if_array()) {
+            for (const auto& e : *a) todo.push_back(&e);
+        } else if (const auto* s = cur->if_string()) {
+            c.bytes += s->size();
+        }
+    }
+    return c;
 }
 
 bool all_digits(std::string_view s, int base) {
@@ -165,21 +177,19 @@ class json_builder final : public YAML::EventHandler {
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         const auto it = anchors_.find(anchor);
         if (it == anchors_.end()) fail_at(source_, line_of(mark), "unknown alias");
-        if (it->second.too_big)
-            fail_at(source_, line_of(mark),
-                    where() + "alias expansion exceeds " +
-                        std::to_string(max_yaml_alias_expansions) + " nodes");
+        if (it->second.too_big) fail_at(source_, line_of(mark), where() + expansion_limits());
+        // Every expansion is paid for, keys too: a large scalar anchor used as the key of many
+        // maps costs as much as the same anchor used as their values.
+        expanded_.nodes += it->second.c.nodes;
+        expanded_.bytes += it->second.c.bytes;
+        if (expanded_.nodes > max_yaml_alias_expansions || expanded_.bytes > max_yaml_alias_bytes)
+            fail_at(source_, line_of(mark), where() + expansion_limits() + " in total");
         if (expecting_key()) {
             if (!it->second.scalar_text)
                 fail_at(source_, line_of(mark), where() + "map keys must be scalars");
             take_key(*it->second.scalar_text, "?", mark);
             return;
         }
-        expanded_ += it->second.nodes;
-        if (expanded_ > max_yaml_alias_expansions)
-            fail_at(source_, line_of(mark),
-                    where() + "alias expansion exceeds " +
-                        std::to_string(max_yaml_alias_expansions) + " nodes in total");
         if (static_cast<int>(stack_.size()) + it->second.depth > max_config_depth)
             fail_at(source_, line_of(mark), where() + too_deep());
         add(it->second.v, mark, 0, it->second.scalar_text);
@@ -221,7 +231,7 @@ class json_builder final : public YAML::EventHandler {
     };
     struct anchored {
         value v;
-        std::size_t nodes = 0;
+        cost c;
         int depth = 0;
         std::optional<std::string> scalar_text;
         bool too_big = false;
@@ -243,6 +253,11 @@ class json_builder final : public YAML::EventHandler {
         const frame& f = stack_.back();
         if (f.is_map && f.key) return child_path() + ": ";
         return f.path.empty() ? std::string() : f.path + ": ";
+    }
+
+    static std::string expansion_limits() {
+        return "alias expansion exceeds " + std::to_string(max_yaml_alias_expansions) +
+               " nodes or " + std::to_string(max_yaml_alias_bytes) + " bytes";
     }
 
     static std::string too_deep() {
@@ -297,17 +312,18 @@ class json_builder final : public YAML::EventHandler {
 
     void remember(YAML::anchor_t anchor, const value& v, std::optional<std::string> text) {
         anchored a;
-        a.nodes = count_nodes(v);
-        a.depth = depth_of(v);
+        a.c = cost_of(v);
+        a.depth = sw::json::depth_of(v);
         a.scalar_text = std::move(text);
-        if (a.nodes > max_yaml_alias_expansions) {
+        if (a.c.nodes > max_yaml_alias_expansions || a.c.bytes > max_yaml_alias_bytes) {
             a.too_big = true;  // any alias to it would exceed the budget anyway
         } else {
-            anchored_nodes_ += a.nodes;
-            if (anchored_nodes_ > max_anchored_nodes)
+            anchored_.nodes += a.c.nodes;
+            anchored_.bytes += a.c.bytes;
+            if (anchored_.nodes > max_anchored_nodes || anchored_.bytes > max_anchored_bytes)
                 fail_at(source_, 0,
-                        "too many anchored nodes (more than " + std::to_string(max_anchored_nodes) +
-                            ")");
+                        "anchors copy too much (more than " + std::to_string(max_anchored_nodes) +
+                            " nodes or " + std::to_string(max_anchored_bytes) + " bytes)");
             a.v = v;
         }
         anchors_[anchor] = std::move(a);
@@ -348,8 +364,8 @@ class json_builder final : public YAML::EventHandler {
     key_lines* lines_;
     std::vector<frame> stack_;
     std::unordered_map<YAML::anchor_t, anchored> anchors_;
-    std::size_t expanded_ = 0;
-    std::size_t anchored_nodes_ = 0;
+    cost expanded_;
+    cost anchored_;
 };
 
 /// Text checks yaml-cpp does not do: valid UTF-8, and no control characters but tab/LF/CR.

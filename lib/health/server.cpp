@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,6 +19,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -152,9 +154,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     bool started = false;
     bool stopped = false;
     std::list<beast::tcp_stream*> connections;  // open ones, for stop(); single-threaded
+    net::steady_timer backoff_timer;
+    std::uint64_t accept_errors = 0;
 
     impl(net::any_io_executor e, std::function<snapshot()> f)
-        : ex(std::move(e)), fn(std::move(f)), acceptor(ex) {}
+        : ex(std::move(e)), fn(std::move(f)), acceptor(ex), backoff_timer(ex) {}
 
     reply route(std::string_view method, std::string_view target) {
         if (method != "GET" && method != "HEAD") {
@@ -253,13 +257,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     net::awaitable<void> accept_loop() {
         const auto self = shared_from_this();
+        std::chrono::milliseconds backoff{0};
         while (!stopped) {
             auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
             if (stopped) co_return;
             if (ec) {
                 if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-                continue;  // e.g. EMFILE, a connection reset before it was accepted
+                ++accept_errors;
+                // Out of descriptors or memory, a pending connection stays pending and accept
+                // fails again at once: wait (10 ms doubling to 1 s) instead of spinning a core
+                // (issue 14, item 2). Other errors (a reset before accept) retry at once.
+                if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+                    ec == net::error::no_memory ||
+                    ec == boost::system::errc::too_many_files_open_in_system) {
+                    backoff =
+                        std::clamp(backoff * 2, std::chrono::milliseconds(10), max_accept_backoff);
+                    backoff_timer.expires_after(backoff);
+                    co_await backoff_timer.async_wait(net::as_tuple(net::use_awaitable));
+                }
+                continue;
             }
+            backoff = std::chrono::milliseconds(0);
             if (connections.size() >= max_connections) {
                 boost::system::error_code ignored;
                 socket.close(ignored);  // over the limit: refused without an answer
@@ -306,7 +324,12 @@ void server::stop() {
     impl_->stopped = true;
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->backoff_timer.cancel();
     for (auto* s : impl_->connections) s->socket().close(ignored);
+}
+
+std::uint64_t server::accept_errors() const {
+    return impl_->accept_errors;
 }
 
 std::uint16_t server::port() const {

@@ -9,6 +9,7 @@
 // connections at once (more are closed unanswered), Connection: close after one response.
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,8 @@ struct snapshot {
 inline constexpr std::size_t max_header_bytes = 8 * 1024;
 inline constexpr std::size_t max_body_bytes = 8 * 1024;
 inline constexpr std::size_t max_connections = 16;
+/// After failed accepts for want of descriptors or memory, the longest wait before the next.
+inline constexpr std::chrono::milliseconds max_accept_backoff{1000};
 
 class server {
   public:
@@ -53,6 +56,8 @@ class server {
     void stop();
     /// The bound port (the real one when `listen` said port 0).
     std::uint16_t port() const;
+    /// Failed accept() calls so far (EMFILE and the like; each is followed by a back-off).
+    std::uint64_t accept_errors() const;
 
   private:
     struct impl;

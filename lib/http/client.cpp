@@ -4,6 +4,7 @@
 // threads at once (a strand or a single-threaded io_context): the idle pool is not locked.
 #include "lib/http/client.hpp"
 
+#include "lib/common/error.hpp"
 #include "lib/http/proxy.hpp"
 #include "version.hpp"
 
@@ -34,7 +35,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <dirent.h>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <vector>
@@ -110,22 +111,28 @@ failure_kind classify(const error_code& ec) {
 /// True if `dir` holds at least one OpenSSL hash link ("<8 hex digits>.<digit>", as c_rehash
 /// and update-ca-certificates write them), so a lookup in it finds the certificates it names.
 bool hashed_directory_serves(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return false;
-    bool found = false;
-    while (const dirent* e = ::readdir(d)) {
-        const std::string_view name = e->d_name;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
         if (name.size() >= 10 && name[8] == '.' &&
             std::all_of(name.begin(), name.begin() + 8,
                         [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
             std::all_of(name.begin() + 9, name.end(),
-                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-            found = true;
-            break;
-        }
+                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            return true;
     }
-    ::closedir(d);
-    return found;
+    return false;
+}
+
+/// Interim (1xx) responses skipped before a final one; more is a protocol error.
+constexpr std::size_t max_interim_responses = 16;
+
+/// True when the kernel holds bytes not yet read from the socket (or the query fails).
+bool has_unread_bytes(beast::tcp_stream& tcp) {
+    error_code ec;
+    const auto n = tcp.socket().available(ec);
+    return ec || n != 0;
 }
 
 }  // namespace
@@ -162,8 +169,9 @@ struct client::impl {
         if (env_dir && *env_dir) {
             ctx->add_verify_path(env_dir, ec);
             if (ec) {
-                throw error(failure_kind::tls, shown_url + ": cannot use SSL_CERT_DIR " + env_dir +
-                                                   ": " + ec.message());
+                // The operator's setting, not a network problem: retrying cannot help (78).
+                throw failure(errc::config, shown_url + ": cannot use SSL_CERT_DIR " + env_dir +
+                                                ": " + ec.message());
             }
         } else if (!env_dir) {
             ctx->add_verify_path(system_dir, ec);  // absent: no trust from it, as OpenSSL
@@ -172,8 +180,8 @@ struct client::impl {
             if (*env_file) {
                 ctx->load_verify_file(env_file, ec);
                 if (ec) {
-                    throw error(failure_kind::tls, shown_url + ": cannot load SSL_CERT_FILE " +
-                                                       env_file + ": " + ec.message());
+                    throw failure(errc::config, shown_url + ": cannot load SSL_CERT_FILE " + env_file +
+                                                    ": " + ec.message());
                 }
             }
         } else if (hashed_directory_serves(system_dir)) {
@@ -320,16 +328,35 @@ struct client::impl {
                     shown_url + ": proxy CONNECT failed" + via + ": " + wec.message());
     }
 
+    // Writes the request and reads its final response into `parser`. Interim (1xx) responses
+    // are read and discarded (RFC 9110 15.2: a client must accept any number of them before
+    // the final response, even unasked); 101 Switching Protocols is a protocol error, since no
+    // upgrade was asked for. At most max_interim_responses interim responses are skipped.
     template <class Stream>
     net::awaitable<std::pair<error_code, bool>> exchange(
         Stream& stream, connection& conn, bhttp::request<bhttp::string_body>& req,
-        bhttp::response_parser<bhttp::string_body>& parser) {
+        std::optional<bhttp::response_parser<bhttp::string_body>>& parser, const options& opts,
+        bool head) {
         auto [wec, wn] = co_await bhttp::async_write(stream, req, tuple_awaitable);
         (void)wn;
         if (wec) co_return std::pair{wec, false};
-        auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, tuple_awaitable);
-        (void)rn;
-        co_return std::pair{rec, parser.got_some()};
+        bool got_some = false;
+        for (std::size_t interim = 0;; ++interim) {
+            parser.emplace();
+            parser->body_limit(opts.max_body);
+            parser->header_limit(64 * 1024);
+            if (head) parser->skip(true);
+            auto [rec, rn] =
+                co_await bhttp::async_read(stream, conn.buffer, *parser, tuple_awaitable);
+            (void)rn;
+            got_some = got_some || parser->got_some();
+            if (rec) co_return std::pair{rec, got_some};
+            const unsigned status = parser->get().result_int();
+            if (status / 100 != 1) co_return std::pair{error_code{}, got_some};
+            if (status == 101 || interim >= max_interim_responses) {
+                co_return std::pair{error_code(bhttp::error::bad_status), got_some};
+            }
+        }
     }
 };
 
@@ -351,7 +378,8 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
         try {
             px = proxy_from_environment(u);
         } catch (const std::invalid_argument& e) {
-            throw error(failure_kind::connect, shown_url + ": " + e.what());
+            // A malformed HTTPS_PROXY/HTTP_PROXY is the operator's to fix: 78, not retried.
+            throw failure(errc::config, shown_url + ": " + e.what());
         }
     }
     const std::string key =
@@ -381,26 +409,30 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
     out.prepare_payload();
 
     const auto deadline = clock_type::now() + opts.timeout;
+    const bool head = iequals(req.method, "HEAD");
     std::unique_ptr<connection> conn;
     bool reused = false;
     if (auto it = impl_->idle.find(key); it != impl_->idle.end()) {
         conn = std::move(it->second);
         impl_->idle.erase(it);
-        reused = true;
+        // While idle, the server may have closed the connection or sent something unasked:
+        // such a connection cannot carry this request's response alone.
+        if (conn->buffer.size() != 0 || has_unread_bytes(conn->tcp)) {
+            conn.reset();
+        } else {
+            reused = true;
+        }
     }
     for (;;) {
         if (!conn) conn = co_await impl_->open(u, px, opts, deadline, shown_url);
         conn->tcp.expires_at(deadline);
-        bhttp::response_parser<bhttp::string_body> parser;
-        parser.body_limit(opts.max_body);
-        parser.header_limit(64 * 1024);
-        if (iequals(req.method, "HEAD")) parser.skip(true);
+        std::optional<bhttp::response_parser<bhttp::string_body>> parser;
         // No co_await inside ?: (GCC 12 miscompiles it).
         std::pair<error_code, bool> exchanged;
         if (conn->tls)
-            exchanged = co_await impl_->exchange(*conn->tls, *conn, out, parser);
+            exchanged = co_await impl_->exchange(*conn->tls, *conn, out, parser, opts, head);
         else
-            exchanged = co_await impl_->exchange(conn->tcp, *conn, out, parser);
+            exchanged = co_await impl_->exchange(conn->tcp, *conn, out, parser, opts, head);
         auto [ec, got_some] = exchanged;
         if (ec) {
             conn.reset();
@@ -424,7 +456,7 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
                                                               : ": no response: ";
             throw error(kind, shown_url + what + ec.message());
         }
-        auto res = parser.release();
+        auto res = parser->release();
         response result;
         result.status = res.result_int();
         for (const auto& field : res) {
@@ -432,7 +464,11 @@ boost::asio::awaitable<response> client::send(request req, options opts) {
                                         std::string(field.value()));
         }
         result.body = std::move(res.body());
-        if (res.keep_alive() && out.keep_alive()) {
+        // A connection goes back to the pool only when nothing beyond this response has
+        // arrived: bytes the server sent unasked would otherwise be read as the next
+        // request's response.
+        if (res.keep_alive() && out.keep_alive() && conn->buffer.size() == 0 &&
+            !has_unread_bytes(conn->tcp)) {
             conn->tcp.expires_never();
             impl_->idle[key] = std::move(conn);
         }

@@ -77,7 +77,9 @@ class client {
     client& operator=(const client&) = delete;
 
     /// Performs one attempt. Any HTTP status is a result; network, TLS and timeout problems
-    /// throw http::error with a message that names the URL.
+    /// throw http::error with a message that names the URL. A malformed proxy variable or an
+    /// unusable SSL_CERT_FILE/SSL_CERT_DIR throws sw::failure(errc::config): retrying
+    /// cannot fix the operator's environment.
     boost::asio::awaitable<response> send(request req, options opts = {});
 
     /// Drops idle keep-alive connections.

@@ -127,7 +127,7 @@ void write_sorted(const value& v, std::string& out, int indent, int depth) {
     auto newline = [&](int d) {
         if (indent < 0) return;
         out += '\n';
-        out.append(static_cast<std::size_t>(d * indent), ' ');
+        out.append(static_cast<std::size_t>(d) * static_cast<std::size_t>(indent), ' ');
     };
     if (v.is_object()) {
         const auto& obj = v.get_object();

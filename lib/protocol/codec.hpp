@@ -59,6 +59,9 @@ class capabilities {
   public:
     capabilities() = default;
     capabilities(std::initializer_list<std::string_view> caps);
+    /// From any list (duplicates allowed): O(n log n), whatever the order (issue 14, item 6).
+    static capabilities from_list(std::vector<std::string> caps);
+    /// O(size) per call: for building small sets one by one.
     void add(std::string_view c);
     void remove(std::string_view c);
     bool has(std::string_view c) const;

@@ -74,8 +74,8 @@ std::string body_or_throw(const http::response& resp, std::string_view method,
                   std::string(method) + " " + url + ": HTTP status " + std::to_string(resp.status));
 }
 
-metadata_service::metadata_service(const context& ctx, std::string base, http::header_list headers,
-                                   retry_settings rs)
+metadata_service::metadata_service(const context& ctx, std::string_view base,
+                                   http::header_list headers, retry_settings rs)
     : ctx_(ctx),
       base_(strip_trailing_slashes(base)),
       headers_(std::move(headers)),

@@ -50,7 +50,7 @@ std::string body_or_throw(const http::response& resp, std::string_view method,
 /// A metadata service: `base` + path, with `headers` on every request.
 class metadata_service {
   public:
-    metadata_service(const context& ctx, std::string base, http::header_list headers,
+    metadata_service(const context& ctx, std::string_view base, http::header_list headers,
                      retry_settings rs = {});
 
     const std::string& base() const { return base_; }

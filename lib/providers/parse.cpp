@@ -1,5 +1,6 @@
 #include "lib/providers/parse.hpp"
 
+#include "lib/json/document.hpp"
 #include "lib/json/worker_config.hpp"
 
 #include <boost/json/parse.hpp>
@@ -63,10 +64,8 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 boost::json::value json_document(std::string_view text, std::string_view what) {
-    boost::json::parse_options opts;
-    opts.max_depth = 64;
     boost::system::error_code ec;
-    auto v = boost::json::parse(text, ec, {}, opts);
+    auto v = sw::json::parse(text, ec);
     if (ec) throw bad(what, "not valid JSON (" + ec.message() + ")");
     return v;
 }
@@ -269,7 +268,15 @@ bool parse_rfc1123(std::string_view s, time_point& out) {
     const year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
                              std::chrono::day{static_cast<unsigned>(day)}};
     if (!ymd.ok()) return false;
-    out = time_point{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{m} + seconds{sec}};
+    // Clamped as parse_rfc3339 does: a year past 2262 overflowed the nanosecond conversion
+    // (found by tests/fuzz/metadata_fuzz).
+    const sys_seconds t = sys_days{ymd} + hours{h} + minutes{m} + seconds{sec};
+    if (t < time_point_cast<seconds>(earliest_instant()))
+        out = earliest_instant();
+    else if (t >= time_point_cast<seconds>(latest_instant()))
+        out = latest_instant();
+    else
+        out = time_point{t.time_since_epoch()};
     return true;
 }
 

@@ -6,6 +6,7 @@
 #endif
 
 #include "lib/http/client.hpp"
+#include "lib/json/document.hpp"
 #include "lib/log/redact.hpp"
 #include "lib/tc/hawk.hpp"
 
@@ -138,7 +139,7 @@ struct service_error {
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
 service_error describe_error_body(const std::string& body, const std::vector<std::string>& secrets) {
     boost::system::error_code ec;
-    const auto v = json::parse(body, ec);
+    const auto v = sw::json::parse(body, ec);
     if (!ec && v.is_object()) {
         const auto& o = v.as_object();
         const auto* code = o.if_contains("code");
@@ -269,7 +270,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                     make_error(spec, errc::unavailable,
                                last_problem + " (the request may have been delivered)", 0, "");
                 err.set_maybe_delivered(true);
-                throw err;
+                throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
             }
         } else {
             const unsigned status = resp->status;
@@ -278,7 +279,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 r.status = status;
                 if (!resp->body.empty()) {
                     boost::system::error_code ec;
-                    r.body = json::parse(resp->body, ec);
+                    r.body = sw::json::parse(resp->body, ec);
                     if (ec)
                         throw make_error(spec, errc::unavailable,
                                          "malformed JSON in the response: " + ec.message(), status,
@@ -292,6 +293,15 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             std::string problem = "HTTP " + std::to_string(status);
             if (!svc.code.empty()) problem += " " + svc.code;
             if (!svc.message.empty()) problem += ": " + svc.message;
+            // Redirects are never followed (credentials must not go to another host, and the
+            // Taskcluster API does not redirect): name the target so the operator can fix
+            // rootURL.
+            if (status >= 300 && status < 400) {
+                const std::string location = resp->header("Location");
+                problem += location.empty() ? " (a redirect; not followed: check rootURL)"
+                                            : " (a redirect to " + sanitize(location, 200) +
+                                                  "; not followed: check rootURL)";
+            }
 
             if (status >= 500 || status == 429) {
                 last_problem = problem;
@@ -308,7 +318,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                           problem + " (the request may have been delivered)",
                                           status, svc.code);
                     err.set_maybe_delivered(true);
-                    throw err;
+                    throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
                 }
                 if (!service_answered) maybe_delivered = true;
             } else {
@@ -329,7 +339,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                       (attempt == 1 ? " attempt: " : " attempts: ") + last_problem,
                                   last_status, last_code);
             err.set_maybe_delivered(maybe_delivered);
-            throw err;
+            throw err;  // NOLINT(cert-err09-cpp,cert-err61-cpp): flagged, then thrown
         }
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
         timer.expires_after(delay);
@@ -372,7 +382,7 @@ credentials parse_credentials(const call_spec& spec, const json::object& o) {
         throw bad_response(spec, "credentials.clientId or credentials.accessToken is empty");
     if (!creds.certificate.empty()) {
         boost::system::error_code ec;
-        const auto cert = json::parse(creds.certificate, ec);
+        const auto cert = sw::json::parse(creds.certificate, ec);
         if (ec || !cert.is_object())
             throw bad_response(spec, "credentials.certificate is not a JSON object");
     }

@@ -1,6 +1,7 @@
 #include "lib/tc/hawk.hpp"
 
 #include "lib/common/base64.hpp"
+#include "lib/json/document.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -124,7 +125,7 @@ std::string hawk_ext(std::string_view certificate,
         // The certificate must reach the service as a JSON object. Check that it is one (the
         // message deliberately does not quote it), then insert the received text unchanged.
         boost::system::error_code ec;
-        const auto v = boost::json::parse(certificate, ec);
+        const auto v = sw::json::parse(certificate, ec);
         if (ec || !v.is_object())
             throw std::invalid_argument("the credentials' certificate is not a JSON object");
         json += "\"certificate\":";

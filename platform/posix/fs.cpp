@@ -3,6 +3,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/log/log.hpp"
+#include "platform/os_error.hpp"
 
 #include <fmt/format.h>
 
@@ -40,8 +41,10 @@ class fd_guard {
     int fd_;
 };
 
+// Environment errors (full or read-only disk, a directory in the way...) are sw::failure with
+// a documented exit code (platform/os_error.hpp); others std::system_error.
 [[noreturn]] void throw_errno(int err, const std::string& what) {
-    throw std::system_error(err, std::generic_category(), what);
+    throw_os_error(err, what);
 }
 
 std::string mode_text(mode_t m) {

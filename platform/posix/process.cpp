@@ -2,6 +2,8 @@
 // Asio, exit observed through a pidfd (Linux >= 5.3) or, failing that, by polling waitpid.
 #include "platform/process.hpp"
 
+#include "platform/os_error.hpp"
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -242,6 +244,29 @@ void prepare_process() {
     ::sigaction(SIGPIPE, &sa, nullptr);
 }
 
+std::vector<int> signals_to_ignore() {
+    return {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM};
+}
+
+std::string signal_name(int sig) {
+    switch (sig) {
+        case SIGHUP:
+            return "SIGHUP";
+        case SIGINT:
+            return "SIGINT";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGUSR1:
+            return "SIGUSR1";
+        case SIGUSR2:
+            return "SIGUSR2";
+        case SIGALRM:
+            return "SIGALRM";
+        default:
+            return "signal " + std::to_string(sig);
+    }
+}
+
 std::string find_on_path(const std::string& name) {
     if (name.empty()) return {};
     if (name.find('/') != std::string::npos) return name;
@@ -270,7 +295,8 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     const std::string& argv0 = opts.argv.front();
     const std::string what = "cannot start " + argv0;
     const std::string program = find_on_path(argv0);
-    if (program.empty()) throw_errno(ENOENT, what);
+    // A missing or non-executable program is the operator's to fix (platform/os_error.hpp).
+    if (program.empty()) throw_os_error(ENOENT, what);
 
     unique_fd child_in, parent_in, parent_out, child_out;
     spawn_setup s;
@@ -310,7 +336,7 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     // glibc's posix_spawn reports exec failures (ENOENT, EACCES, ENOEXEC...) as its result.
     const int rc =
         ::posix_spawn(&pid, program.c_str(), &s.actions, &s.attr, argv.data(), envp.data());
-    if (rc != 0) throw_errno(rc, what);
+    if (rc != 0) throw_os_error(rc, what);
 
     child_in.reset();
     child_out.reset();
@@ -324,7 +350,7 @@ asio::awaitable<int> run_command(asio::any_io_executor ex, const std::vector<std
     std::unique_ptr<child_process> child;
     try {
         child = spawn(ex, spawn_options{argv, {}, false});
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {  // sw::failure or std::system_error
         error = e.what();
         co_return -1;
     }

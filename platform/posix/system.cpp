@@ -1,6 +1,7 @@
 // Small OS facts (boot time, OOM protection) and systemd's notify protocol without libsystemd.
 #include "platform/system.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -70,7 +71,8 @@ service_notifier::service_notifier() {
     pid_t for_pid = 0;
     if (usec && parse_unsigned(usec, interval) && interval > 0 &&
         (!wpid || (parse_unsigned(wpid, for_pid) && for_pid == ::getpid())))
-        watchdog_ = std::chrono::microseconds(interval / 2);
+        watchdog_ = std::chrono::microseconds(std::clamp<std::uint64_t>(
+            interval / 2, min_watchdog_interval.count(), max_watchdog_interval.count()));
 }
 
 bool service_notifier::notify(std::string_view message) {
@@ -85,7 +87,9 @@ bool service_notifier::notify(std::string_view message) {
     if (fd < 0) return false;
     ssize_t sent;
     do {
-        sent = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
+        // MSG_DONTWAIT: a service manager that does not read its socket must not block the
+        // event loop (issue 14, item 10); the notification is dropped instead.
+        sent = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                         reinterpret_cast<const sockaddr*>(&addr), len);
     } while (sent < 0 && errno == EINTR);
     ::close(fd);

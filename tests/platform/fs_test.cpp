@@ -216,14 +216,15 @@ TEST_CASE("write_private_file_atomic: a failed rename keeps the old file and rem
     // The target is a non-empty directory: rename fails.
     const auto target = dir.file("target");
     dir.write("target/inside", "x", 0600);
-    CHECK_THROWS_AS(write_private_file_atomic(target, "new"), std::system_error);
+    CHECK_THROWS_AS(write_private_file_atomic(target, "new"), sw::failure);
     CHECK_FALSE(std::filesystem::exists(target + ".tmp"));
     CHECK(dir.read("target/inside") == "x");
     // A missing directory: the error names the path.
     try {
         write_private_file_atomic(dir.file("no/such/dir/f"), "x");
         FAIL("no error");
-    } catch (const std::system_error& e) {
+    } catch (const sw::failure& e) {
+        CHECK(e.code() == sw::errc::config);
         CHECK_THAT(e.what(), Contains("no/such/dir/f"));
     }
 }
@@ -248,5 +249,5 @@ TEST_CASE("move_aside and make_parent_dirs", "[fs]") {
     CHECK((mode_of(dir.file("a/b")) & 0777) == 0755);
     make_parent_dirs(deep);  // idempotent
     dir.write("file", "x", 0600);
-    CHECK_THROWS_AS(make_parent_dirs(dir.file("file/sub/x")), std::system_error);
+    CHECK_THROWS_AS(make_parent_dirs(dir.file("file/sub/x")), sw::failure);
 }

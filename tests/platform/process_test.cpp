@@ -1,5 +1,6 @@
 #include "platform/process.hpp"
 
+#include "lib/common/error.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -141,7 +142,8 @@ TEST_CASE("a missing or unexecutable program is a clear error", "[process]") {
     try {
         spawn(ctx.get_executor(), spawn_options{{"no-such-program-sw-test"}, {}, true});
         FAIL("spawn did not throw");
-    } catch (const std::system_error& e) {
+    } catch (const sw::failure& e) {  // the operator's to fix: 78, not 70
+        CHECK(e.code() == sw::errc::config);
         CHECK(std::string(e.what()) ==
               "cannot start no-such-program-sw-test: " + std::string(std::strerror(ENOENT)));
     }
@@ -150,7 +152,8 @@ TEST_CASE("a missing or unexecutable program is a clear error", "[process]") {
     try {
         spawn(ctx.get_executor(), spawn_options{{script}, {}, true});
         FAIL("spawn did not throw");
-    } catch (const std::system_error& e) {
+    } catch (const sw::failure& e) {
+        CHECK(e.code() == sw::errc::refused);
         CHECK(std::string(e.what()) == "cannot start " + script + ": " + std::strerror(EACCES));
     }
     std::string error;

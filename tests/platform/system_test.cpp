@@ -167,6 +167,20 @@ TEST_CASE("service_notifier watchdog interval is half of WATCHDOG_USEC", "[syste
         sw::test::scoped_env pid("WATCHDOG_PID", std::to_string(::getpid() + 1));
         CHECK_FALSE(sw::platform::service_notifier().watchdog_interval());
     }
+    // Issue 14, item 8: WATCHDOG_USEC=1 pinged in a busy loop (95 % CPU); the interval is
+    // clamped, at both ends.
+    for (const char* tiny : {"1", "2", "199999"}) {
+        sw::test::scoped_env usec("WATCHDOG_USEC", tiny);
+        sw::test::scoped_env pid("WATCHDOG_PID", std::nullopt);
+        CHECK(sw::platform::service_notifier().watchdog_interval() ==
+              sw::platform::service_notifier::min_watchdog_interval);
+    }
+    for (const char* huge : {"18446744073709551615", "99999999999999"}) {
+        sw::test::scoped_env usec("WATCHDOG_USEC", huge);
+        sw::test::scoped_env pid("WATCHDOG_PID", std::nullopt);
+        CHECK(sw::platform::service_notifier().watchdog_interval() ==
+              sw::platform::service_notifier::max_watchdog_interval);
+    }
     for (const char* bad : {"", "0", "-5", "12abc", "abc"}) {
         sw::test::scoped_env usec("WATCHDOG_USEC", bad);
         sw::test::scoped_env pid("WATCHDOG_PID", std::nullopt);
