@@ -116,6 +116,8 @@ struct runner::impl {
     std::unique_ptr<health::server> health_server;
     std::uint64_t renewals = 0;
     std::uint64_t renewal_failures = 0;
+    health::counters counts;  ///< /metrics event counts (plain integers, kept even without it)
+    std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
     int reports_in_flight = 0;  ///< reportWorkerError calls not finished yet
 
     impl(asio::io_context& io_, config::runner_config cfg_, run_options opts_)
@@ -242,6 +244,12 @@ struct runner::impl {
             h.credentials_expiry_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                             st.credentials_expire->time_since_epoch())
                                             .count();
+        const auto now = real_clock().now();
+        h.now_unix =
+            std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        h.uptime_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
+        h.counts = counts;
         h.renewals = renewals;
         h.renewal_failures = renewal_failures;
         h.log_dropped = log::dropped_count();
@@ -396,6 +404,10 @@ struct runner::impl {
                     break;
                 case action_type::notify_stopping:
                     notifier.stopping();
+                    // The whole drain (finish tasks, then stop, then kill) plus a margin, so a
+                    // gracefulStopTimeout above the unit's TimeoutStopSec= is not cut short.
+                    notifier.extend_timeout(cfg.lifecycle.graceful_stop_timeout +
+                                            cfg.lifecycle.kill_timeout + 30s);
                     break;
                 case action_type::exit:
                     break;
@@ -672,6 +684,7 @@ struct runner::impl {
         so.extra_env = plan.extra_env;
         child = platform::spawn(io.get_executor(), so);
         platform::disable_oom_killer(child->pid());
+        counts.worker_started();
         if (provider) spawn(watch_termination());
         spawn(read_worker());
         spawn(wait_worker());
@@ -681,6 +694,7 @@ struct runner::impl {
 
     void send(const protocol::message& m) {
         if (!child) return;
+        counts.protocol_message(health::counters::direction::sent, m.type);
         outbox.push_back(protocol::encode(m));
         if (!writing) {
             writing = true;
@@ -729,6 +743,7 @@ struct runner::impl {
             co_await drain_timer->async_wait(asio::redirect_error(use_awaitable, ec));
         }
         log::info("Worker exited with code {}", code);
+        counts.worker_exited(code);
         event ev;
         ev.type = event_type::worker_exited;
         ev.exit_status = code;
@@ -736,6 +751,7 @@ struct runner::impl {
     }
 
     void on_message(protocol::message&& m) {
+        counts.protocol_message(health::counters::direction::received, m.type);
         if (m.type == "hello") {
             if (!nego.on_hello(m))
                 log::warn("Worker's hello has no valid capabilities list; assuming none");
@@ -851,6 +867,7 @@ struct runner::impl {
     void on_notice(const termination_notice& n) {
         if (notice) return;
         notice = n;
+        counts.termination_notice();
         if (n.deadline)
             log::warn("Termination notice: {}; the machine goes away at {}", n.reason,
                       format_rfc3339_ms(*n.deadline));

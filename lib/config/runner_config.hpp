@@ -31,6 +31,8 @@ struct autologin_config {
 
 struct health_config {
     std::string listen;  ///< "127.0.0.1:9177"; empty = off
+    /// `health.allowRemote`: without it, a `listen` address that is not loopback is refused.
+    bool allow_remote = false;
 };
 
 struct runner_config {
@@ -114,6 +116,20 @@ struct section_doc {
 const std::vector<section_doc>& provider_docs();
 const std::vector<section_doc>& worker_docs();
 const std::vector<key_doc>& top_level_docs();  ///< includes lifecycle.*, host.*, ...
+
+/// One way of invoking start-worker (CONTRACT.md, "Command line"), for --help and the man page.
+struct mode_doc {
+    std::string_view synopsis;     ///< "--once <runnerConfig>" (after "start-worker ")
+    std::string_view description;  ///< one sentence, may be long (renderers wrap it)
+};
+const std::vector<mode_doc>& mode_docs();
+
+/// One environment variable the runner reads (CONTRACT.md, "Environment").
+struct env_doc {
+    std::string_view name;  ///< "HTTPS_PROXY, HTTP_PROXY, NO_PROXY" for a group
+    std::string_view description;
+};
+const std::vector<env_doc>& environment_docs();
 
 /// The full --help text.
 std::string help_text();
