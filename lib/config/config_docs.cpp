@@ -182,20 +182,14 @@ const std::vector<env_doc>& environment_docs() {
     return docs;
 }
 
-namespace {
-
-constexpr std::size_t help_width = 100;
-
-/// `text` filled to help_width columns, assuming it starts at column `col`; continuation lines
-/// are indented to `col`. A word longer than a line stays whole.
-std::string wrap(std::string_view text, std::size_t col) {
+std::string wrap_text(std::string_view text, std::size_t col, std::size_t width) {
     std::string out;
     std::size_t used = col;
     bool line_start = true;
     for (std::size_t i = 0; i < text.size();) {
         const auto end = std::min(text.find(' ', i), text.size());
         const auto word = text.substr(i, end - i);
-        if (!line_start && used + 1 + word.size() > help_width) {
+        if (!line_start && used + 1 + word.size() > width) {
             out += "\n" + std::string(col, ' ');
             used = col;
             line_start = true;
@@ -210,6 +204,14 @@ std::string wrap(std::string_view text, std::size_t col) {
         i = end + 1;
     }
     return out;
+}
+
+namespace {
+
+constexpr std::size_t help_width = 100;
+
+std::string wrap(std::string_view text, std::size_t col) {
+    return wrap_text(text, col, help_width);
 }
 
 void append_keys(std::string& out, const std::vector<key_doc>& keys, std::string_view indent,

@@ -134,4 +134,8 @@ const std::vector<env_doc>& environment_docs();
 /// The full --help text.
 std::string help_text();
 
+/// `text` filled to `width` columns, assuming it starts at column `col`; continuation lines are
+/// indented with `col` spaces. A word longer than a line stays whole.
+std::string wrap_text(std::string_view text, std::size_t col, std::size_t width);
+
 }  // namespace sw::config

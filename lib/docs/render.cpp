@@ -165,7 +165,11 @@ std::string unit_file(std::string_view unit_template) {
     std::string comment;
     for (const auto& e : exit_code_table()) {
         if (e.restart_helps || e.code == exit_code::ok) continue;
-        comment += fmt::format("#   {:>2}  {}\n", to_int(e.code), e.meaning);
+        // Continuation lines: "#" and the indentation of the meaning.
+        std::string text = config::wrap_text(e.meaning, 8, 96);
+        for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', nl + 1))
+            text[nl + 1] = '#';
+        comment += fmt::format("#   {:>2}  {}\n", to_int(e.code), text);
     }
     if (!comment.empty()) comment.pop_back();  // the template's line break follows
     std::string out(unit_template);
