@@ -1,4 +1,5 @@
 // start-worker: argv, configuration loading, and the event loop.
+#include "daemon/context.hpp"
 #include "daemon/runner.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
         {
             boost::asio::io_context io;
             auto r = std::make_unique<sw::daemon::runner>(
-                io, std::move(cfg), sw::daemon::run_options{cl.what == command_line::mode::once});
+                io, std::move(cfg), sw::daemon::read_context(cl.what == command_line::mode::once));
             boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
                 code = c;
                 if (e) {
@@ -113,7 +114,6 @@ int main(int argc, char** argv) {
                 io.stop();
             });
             io.run();
-            if (r->early_exit_code() >= 0) code = r->early_exit_code();
             r.reset();
         }
         sw::log::flush();

@@ -1,7 +1,9 @@
 #pragma once
 // The I/O shell around the lifecycle state machine (state/lifecycle.hpp): it turns the world's
-// happenings (results of calls, the worker's messages and exit, signals, timers) into events,
-// and performs the actions the machine returns, one at a time.
+// happenings (results of actions, the worker's messages and exit, signals, timers) into events,
+// feeds them to the machine, and performs the actions the machine returns. Long actions run as
+// operations of their own (daemon/operations.hpp), so events never wait behind them.
+#include "daemon/context.hpp"
 #include "lib/config/runner_config.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -11,23 +13,16 @@
 
 namespace sw::daemon {
 
-struct run_options {
-    bool once = false;
-};
-
 class runner {
   public:
-    runner(boost::asio::io_context& io, config::runner_config cfg, run_options opts);
+    runner(boost::asio::io_context& io, config::runner_config cfg, context ctx);
     ~runner();
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
 
-    /// Runs one lifecycle; returns the process exit code.
+    /// Runs one lifecycle; returns the process exit code once the machine says exit and every
+    /// operation has ended (or been given up on after a bounded wait).
     boost::asio::awaitable<int> run();
-
-    /// When a stop signal arrived before the worker started, run() does not complete: the
-    /// event loop is stopped instead and this is the exit code (else -1).
-    int early_exit_code() const;
 
   private:
     struct impl;

@@ -2,6 +2,7 @@
 // The persisted run state: one versioned, private file (the cacheOverRestarts path) holding the
 // run state and the machine's phase, so a worker that reboots mid-task resumes without
 // registering again. Writes are atomic (platform/fs.hpp); reads are strict.
+#include "state/phase.hpp"
 #include "state/run_state.hpp"
 
 #include <optional>
@@ -9,16 +10,6 @@
 #include <string_view>
 
 namespace sw::state {
-
-/// Where the machine is in its life, as far as a restart is concerned.
-enum class phase {
-    starting,   ///< registered, worker not yet running
-    running,    ///< the worker is running
-    rebooting,  ///< the worker asked for a reboot; resume after it
-    stopping,   ///< a stop was decided (shutdown, termination): do not resume
-};
-std::string_view to_string(phase p);
-std::optional<phase> phase_from_string(std::string_view s);
 
 struct persisted {
     static constexpr int format_version = 1;

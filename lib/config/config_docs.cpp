@@ -127,6 +127,9 @@ const std::vector<key_doc>& top_level_docs() {
          "seconds from finish-tasks:false to killing the worker (default 30)"},
         {"lifecycle.rebootExitCodes", "list of integers", false,
          "worker exit codes (0..255) that mean: reboot the host, then resume (default [67])"},
+        {"lifecycle.startupFailureShutdownDelay", "integer", false,
+         "cloud providers: seconds after a start-up failure a restart cannot fix (exit 77/78) "
+         "before host.shutdownCommand runs; 0 = never (default 900)"},
         {"host.shutdownCommand", "list of strings", false,
          "command that shuts the host down (default [shutdown, -h, now])"},
         {"host.rebootCommand", "list of strings", false,

@@ -150,6 +150,9 @@ void parse_lifecycle(const object& root, runner_config& cfg) {
         cfg.lifecycle.graceful_stop_timeout = seconds_value(*v, "lifecycle.gracefulStopTimeout");
     if (const value* v = present(*l, "killTimeout"))
         cfg.lifecycle.kill_timeout = seconds_value(*v, "lifecycle.killTimeout");
+    if (const value* v = present(*l, "startupFailureShutdownDelay"))
+        cfg.lifecycle.startup_failure_shutdown_delay =
+            seconds_value(*v, "lifecycle.startupFailureShutdownDelay");
     if (const value* v = present(*l, "rebootExitCodes")) {
         const auto* a = v->if_array();
         if (!a) throw config_error("lifecycle.rebootExitCodes", "must be a list of integers");
@@ -349,6 +352,7 @@ value normalized(const runner_config& cfg) {
         {"gracefulStopTimeout", cfg.lifecycle.graceful_stop_timeout.count()},
         {"killTimeout", cfg.lifecycle.kill_timeout.count()},
         {"rebootExitCodes", std::move(reboot_codes)},
+        {"startupFailureShutdownDelay", cfg.lifecycle.startup_failure_shutdown_delay.count()},
     };
     o["host"] = object{{"shutdownCommand", to_array(cfg.host.shutdown_command)},
                        {"rebootCommand", to_array(cfg.host.reboot_command)}};

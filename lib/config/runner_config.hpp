@@ -17,6 +17,9 @@ struct lifecycle_config {
     std::chrono::seconds graceful_stop_timeout{900};
     std::chrono::seconds kill_timeout{30};
     std::vector<int> reboot_exit_codes{67};
+    /// Cloud providers: seconds after a start-up failure that a restart cannot fix before
+    /// host.shutdownCommand runs; 0 = never.
+    std::chrono::seconds startup_failure_shutdown_delay{900};
 };
 
 struct host_config {

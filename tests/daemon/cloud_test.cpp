@@ -3,12 +3,13 @@
 // stand-in, with a shutdown command that leaves a marker, so registration proofs, the worker
 // config, termination notices, removeWorker and the host shutdown are all observable.
 #include "lib/common/clock.hpp"
-#include "tests/daemon/harness.hpp"
+#include "tests/daemon/e2e_checks.hpp"
 #include "tests/support/http_server.hpp"
 #include "tests/support/metadata_fake.hpp"
 
 #include <boost/json.hpp>
 
+#include <csignal>
 #include <mutex>
 
 using namespace sw::test;
@@ -565,4 +566,119 @@ TEST_CASE("cloud: aws without a public IP or hostname still starts", "[e2e][clou
     CHECK(wc.at("privateIP") == "10.0.0.7");
     CHECK(c.metadata_requests("/latest/meta-data/public-ipv4").size() >= 1);
     CHECK(c.h.requests("/worker/register", "POST").size() == 1);
+}
+
+TEST_CASE("cloud: a notice before the worker's hello waits for its capabilities (issue 9.2)",
+          "[e2e][cloud]") {
+    cloud_run c("aws");
+    const auto cfg = c.h.write_config(c.config());
+    // The worker says hello, with all five capabilities, 12 s after it starts.
+    auto env = c.environment("sleep:12000;hello;wait-graceful;exit:0");
+    env.push_back({"FAKE_WORKER_NO_HELLO", "1"});
+    auto p = c.h.start({"--once", cfg}, env);
+    REQUIRE(eventually([&] { return !c.h.worker_events("start").empty(); }, 20s));
+    // The spot termination-time is there from the moment the worker starts.
+    auto time = sw::format_rfc3339_ms(
+        std::chrono::time_point_cast<std::chrono::seconds>(wall_clock::now() + 120s));
+    time.replace(time.size() - 5, 5, "Z");
+    c.terminate(json::object{{"action", "terminate"}, {"time", time}});
+    REQUIRE(p->wait(40s) == 4);
+    const auto err = c.h.dir.read("stderr.log");
+    INFO(err);
+    CHECK(contains(err, "Termination notice"));
+    // Never SIGTERM: the worker got graceful-termination once, after its hello.
+    CHECK(c.h.worker_events("signal").empty());
+    const auto hello = c.h.worker_events("sent", "hello");
+    const auto graceful = c.h.worker_events("received", "graceful-termination");
+    REQUIRE(hello.size() == 1);
+    REQUIRE(graceful.size() == 1);
+    CHECK(graceful[0].at("message").at("finish-tasks") == false);
+    CHECK(t_of(graceful[0]) >= t_of(hello[0]));
+    CHECK_FALSE(contains(err, "Sending SIGTERM to the worker"));
+}
+
+TEST_CASE("cloud: termination already set at boot registers nothing (issue 9.3)", "[e2e][cloud]") {
+    for (const auto& kind : {std::string("aws"), std::string("google"), std::string("azure")}) {
+        DYNAMIC_SECTION(kind) {
+            cloud_run c(kind);
+            c.terminate();
+            auto r = c.run("sleep:100;exit:0");
+            INFO(r.err);
+            CHECK(r.exit_code == 4);
+            // Nothing registered, fetched, written or started, and no error against the pool.
+            CHECK(c.h.requests("/worker/register").empty());
+            CHECK(c.h.requests("/api/secrets/").empty());
+            CHECK(c.h.standin->requests().empty());
+            CHECK(c.h.standin->error_reports().empty());
+            CHECK_FALSE(std::filesystem::exists(c.h.dir.file("worker-config.json")));
+            CHECK(c.h.worker_events("start").empty());
+            CHECK(c.shutdown_marker().empty());  // --once
+        }
+    }
+}
+
+TEST_CASE("cloud: a start-up that cannot succeed shuts the host down after a delay (issue 9.7)",
+          "[e2e][cloud]") {
+    cloud_run c("aws");
+    // The shutdown command notes when it ran (ms since the epoch).
+    c.h.dir.write("shutdown.sh",
+                  "#!/bin/sh\necho \"shutdown $(date +%s%3N)\" >> '" +
+                      c.h.dir.file("shutdown-ran") + "'\nexit 0\n",
+                  0755);
+    tc_fault refuse;
+    refuse.path_regex = "/worker/register";
+    refuse.status = 400;
+    c.h.standin->add_fault(refuse);
+    SECTION("after startupFailureShutdownDelay") {
+        const auto cfg =
+            c.h.write_config(c.config("lifecycle:\n  startupFailureShutdownDelay: 2\n"));
+        auto r = c.h.run({cfg}, c.environment("exit:0"), 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 77);  // the original error's code
+        const auto registers = c.h.requests("/worker/register", "POST");
+        REQUIRE(registers.size() == 1);  // refused: not retried
+        CHECK(registers[0].at("status") == 400);
+        const auto marker = c.shutdown_marker();
+        REQUIRE(marker.rfind("shutdown ", 0) == 0);
+        const long long ran = std::stoll(marker.substr(9));
+        CHECK(ran - t_of(registers[0]) >= 1900);
+        CHECK(ran - t_of(registers[0]) <= 15000);
+        CHECK(c.h.worker_events("start").empty());
+    }
+    SECTION("0: never") {
+        const auto cfg =
+            c.h.write_config(c.config("lifecycle:\n  startupFailureShutdownDelay: 0\n"));
+        auto r = c.h.run({cfg}, c.environment("exit:0"), 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 77);
+        CHECK(c.shutdown_marker().empty());
+    }
+}
+
+TEST_CASE("cloud: a stop while registering leaves no registered worker behind (issue 10)",
+          "[e2e][cloud]") {
+    cloud_run c("aws");
+    // registerWorker takes 1 s to answer (within the scaled attempt timeout): the stop arrives
+    // while it is in flight.
+    tc_fault slow;
+    slow.path_regex = "/worker/register";
+    slow.delay_ms = 1000;
+    c.h.standin->add_fault(slow);
+    const auto cfg = c.h.write_config(c.config());
+    auto p = c.h.start({cfg}, c.environment("exit:0"));
+    REQUIRE(eventually([&] { return !c.h.requests("/worker/register").empty(); }, 20s));
+    p->signal(SIGTERM);
+    CHECK(p->wait(20s) == 0);
+    const auto err = c.h.dir.read("stderr.log");
+    INFO(err);
+    // The registration that worker-manager accepted is undone; nothing else happened.
+    const auto registered = c.h.requests("/worker/register", "POST");
+    REQUIRE(registered.size() == 1);
+    CHECK(registered[0].at("status") == 200);
+    CHECK(c.remove_statuses() == std::vector<unsigned>{200});
+    const auto removes = c.h.requests(c.remove_path(), "DELETE");
+    REQUIRE(removes.size() == 1);
+    CHECK(t_of(removes[0]) >= t_of(registered[0]));
+    CHECK(c.h.requests("/api/secrets/").empty());
+    CHECK(c.h.worker_events("start").empty());
 }

@@ -4,6 +4,7 @@
 #include "lib/tc/hawk.hpp"
 #include "tests/daemon/e2e_checks.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
@@ -367,4 +368,82 @@ TEST_CASE("worker messages: error-report validation, messages before hello, unkn
     CHECK_THAT(r.err, Catch::Contains("frobnicate"));
     CHECK_THAT(r.err, Catch::Contains("said before hello"));
     check_no_secrets(h, r.err);
+}
+
+TEST_CASE("short-lived credentials are renewed before any stop (issue 9.1)", "[e2e][lifecycle]") {
+    // The Go rule (reference 11.0): renew 30 min before expiry, at least 5 min after now, but
+    // no later than 30 s before expiry: 8 s -> at once, 40 s -> after 10 s, 60 s -> after 30 s.
+    struct lifetime_case {
+        int seconds;
+        double earliest, latest;  ///< first reregister, seconds after registerWorker
+    };
+    for (const auto& lc :
+         {lifetime_case{8, 0, 6}, lifetime_case{40, 8, 20}, lifetime_case{60, 27, 40}}) {
+        DYNAMIC_SECTION("credentials for " << lc.seconds << " s") {
+            harness h;
+            h.start_standin(harness::default_standin_config(lc.seconds));
+            // Default lifecycle (killTimeout 30): the worker exits once it has new credentials.
+            const auto cfg = h.write_config(h.static_config());
+            auto r =
+                h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-credentials;exit:0"}}, 90s);
+            INFO(r.err);
+            CHECK(r.exit_code == 0);
+            const auto registered = h.requests("/worker/register", "POST");
+            const auto renewals = h.requests("/worker/reregister", "POST");
+            REQUIRE(registered.size() == 1);
+            REQUIRE_FALSE(renewals.empty());
+            CHECK(renewals[0].at("status") == 200);
+            const double after =
+                static_cast<double>(t_of(renewals[0]) - t_of(registered[0])) / 1000.0;
+            CHECK(after >= lc.earliest);
+            CHECK(after <= lc.latest);
+            // Never stopped: no graceful-termination, no signal; the renewed credentials
+            // reached the worker, after its hello.
+            CHECK(graceful_messages(h).empty());
+            CHECK(h.worker_events("signal").empty());
+            const auto creds = h.worker_events("received", "new-credentials");
+            REQUIRE_FALSE(creds.empty());
+            const auto hello = h.worker_events("sent", "hello");
+            REQUIRE(hello.size() == 1);
+            CHECK(t_of(creds[0]) >= t_of(hello[0]));
+            check_no_secrets(h, r.err);
+        }
+    }
+}
+
+TEST_CASE("welcome offers autologin only when an autologin section is configured (issue 9.6)",
+          "[e2e][lifecycle]") {
+    harness h;
+    h.start_standin();
+    // The fake worker stays a moment so it reads the welcome before it exits.
+    auto offered = [&]() -> std::vector<std::string> {
+        const auto welcome = h.worker_events("received", "welcome");
+        REQUIRE(welcome.size() == 1);
+        std::vector<std::string> caps;
+        for (const auto& c : welcome[0].at("message").at("capabilities").as_array())
+            caps.emplace_back(c.as_string());
+        std::sort(caps.begin(), caps.end());
+        return caps;
+    };
+    const std::vector<std::string> go_runner{"error-report", "graceful-termination", "log",
+                                             "new-credentials", "shutdown"};
+    SECTION("without an autologin section: the Go runner's five") {
+        const auto cfg = h.write_config(h.static_config());
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "sleep:1000;exit:0"}}, 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(offered() == go_runner);
+    }
+    SECTION("with one: autologin too") {
+        const auto cfg = h.write_config(h.static_config("autologin:\n  username: tester\n"));
+        auto r = h.run(
+            {"--once", cfg},
+            {{"FAKE_WORKER_SCRIPT", "sleep:1000;exit:0"}, {"START_WORKER_TEST_ROOT", h.dir.path()}},
+            60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        auto expected = go_runner;
+        expected.insert(expected.begin(), "autologin");
+        CHECK(offered() == expected);
+    }
 }

@@ -182,3 +182,26 @@ TEST_CASE("SIGTERM during registration stops at once", "[e2e][service]") {
     CHECK(std::chrono::steady_clock::now() - t0 < 5s);
     CHECK(h.worker_events("start").empty());
 }
+
+TEST_CASE("systemd notify: READY=1 only after the worker's hello (issue 9.5)", "[e2e][service]") {
+    harness h;
+    h.start_standin();
+    notify_socket ns(h.dir.file("notify.sock"));
+    const auto cfg = h.write_config(h.static_config());
+    // The worker takes 3 s to say hello.
+    auto p = h.start({cfg}, {{"NOTIFY_SOCKET", ns.path},
+                             {"FAKE_WORKER_NO_HELLO", "1"},
+                             {"FAKE_WORKER_SCRIPT", "sleep:3000;hello;wait-graceful;exit:0"}});
+    REQUIRE(eventually([&] { return !h.worker_events("start").empty(); }, 20s));
+    std::this_thread::sleep_for(2000ms);
+    // Running, not ready: STATUS= says what it waits for.
+    CHECK(h.worker_events("sent", "hello").empty());
+    CHECK_FALSE(ns.saw("READY=1"));
+    CHECK(ns.saw("STATUS="));
+    REQUIRE(eventually([&] { return ns.saw("READY=1"); }, 10s));
+    const auto hello = h.worker_events("sent", "hello");
+    REQUIRE(hello.size() == 1);
+    p->signal(SIGTERM);
+    CHECK(p->wait(20s) == 0);
+    CHECK(ns.index_of("READY=1") < ns.index_of("STOPPING=1"));
+}

@@ -1,7 +1,5 @@
 // The lifecycle state machine as transcripts: events in, actions out. No sockets, no clocks.
-#include "state/lifecycle.hpp"
-
-#include <catch2/catch.hpp>
+#include "tests/state/lifecycle_harness.hpp"
 
 #include <string>
 #include <vector>
@@ -9,97 +7,7 @@
 using namespace sw;
 using namespace sw::state;
 using namespace std::chrono_literals;
-using A = action_type;
-using E = event_type;
-
-namespace {
-
-const time_point t0 = time_point{} + std::chrono::hours(24 * 365 * 56);
-
-struct harness {
-    lifecycle fsm;
-    time_point now = t0;
-
-    explicit harness(lifecycle_options o) : fsm(std::move(o)) {}
-
-    std::vector<action> feed(event ev) {
-        ev.now = now;
-        return fsm.resume(ev);
-    }
-    std::vector<action> feed(E type) {
-        event ev;
-        ev.type = type;
-        return feed(ev);
-    }
-    std::vector<action> tick_at(time_point t) {
-        now = t;
-        return feed(E::tick);
-    }
-    std::vector<action> exited(int status) {
-        event ev;
-        ev.type = E::worker_exited;
-        ev.exit_status = status;
-        return feed(ev);
-    }
-    std::vector<action> hello(bool graceful = true, bool creds = true) {
-        event ev;
-        ev.type = E::hello;
-        ev.can_graceful = graceful;
-        ev.can_new_credentials = creds;
-        return feed(ev);
-    }
-    std::vector<action> registered(std::optional<time_point> expires) {
-        event ev;
-        ev.type = E::registered;
-        ev.deadline = expires;
-        return feed(ev);
-    }
-    /// Runs a fresh static-provider start up to a running worker that said hello.
-    void run_to_running(std::optional<time_point> expires = t0 + 96h) {
-        feed(E::start);
-        if (fsm.options().cache) feed(E::state_missing);
-        feed(E::provider_configured);
-        if (fsm.options().registers) registered(expires);
-        if (fsm.options().get_secrets) feed(E::secrets_fetched);
-        feed(E::worker_prepared);
-        feed(E::worker_started);
-        hello();
-        REQUIRE(fsm.current() == stage::running);
-    }
-};
-
-std::vector<A> types(const std::vector<action>& acts) {
-    std::vector<A> out;
-    for (const auto& a : acts) out.push_back(a.type);
-    return out;
-}
-
-const action* find(const std::vector<action>& acts, A t) {
-    for (const auto& a : acts)
-        if (a.type == t) return &a;
-    return nullptr;
-}
-
-lifecycle_options static_opts() {
-    lifecycle_options o;
-    o.registers = true;
-    o.dynamic = false;
-    o.cache = true;
-    o.stop_check_interval = 0s;
-    return o;
-}
-
-lifecycle_options cloud_opts() {
-    lifecycle_options o;
-    o.registers = true;
-    o.dynamic = true;
-    o.can_register_again = true;
-    o.cache = true;
-    o.stop_check_interval = 0s;
-    return o;
-}
-
-}  // namespace
+using namespace sw::state::testing;
 
 TEST_CASE("renew_before_expire follows the Go runner's table", "[lifecycle]") {
     using std::chrono::milliseconds;
@@ -122,9 +30,9 @@ TEST_CASE("a fresh static run goes register, secrets, prepare, start, exit", "[l
     CHECK(types(h.feed(E::secrets_fetched)) == std::vector{A::prepare_worker});
     CHECK(types(h.feed(E::worker_prepared)) == std::vector{A::start_worker});
     acts = h.feed(E::worker_started);
-    CHECK(types(acts) == std::vector{A::persist, A::notify_ready});
+    CHECK(types(acts) == std::vector{A::persist});  // READY=1 waits for hello (issue 9.5)
     CHECK(acts[0].persist_phase == phase::running);
-    CHECK(h.hello().empty());
+    CHECK(types(h.hello()) == std::vector{A::notify_ready});
     acts = h.exited(0);
     REQUIRE(types(acts) == std::vector{A::exit});
     CHECK(acts[0].code == exit_code::ok);
@@ -187,7 +95,7 @@ TEST_CASE("a refused secret lets tasks finish, then stops before expiry", "[life
     h.tick_at(t0 + 30min);
     event fail;
     fail.type = E::reregister_failed;
-    fail.permanent = true;
+    fail.failure = failure_class::refused;
     auto acts = h.feed(fail);
     REQUIRE(types(acts) == std::vector{A::send_graceful});
     CHECK(acts[0].finish_tasks);
@@ -198,17 +106,12 @@ TEST_CASE("a refused secret lets tasks finish, then stops before expiry", "[life
 
 TEST_CASE("a worker without new-credentials is stopped at renewal time", "[lifecycle]") {
     harness h(static_opts());
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.registered(t0 + 2h);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started(t0 + 2h);
     h.hello(true, false);
     auto acts = h.tick_at(t0 + 90min);
-    REQUIRE(types(acts) == std::vector{A::send_graceful, A::reregister});
-    CHECK_FALSE(acts[0].finish_tasks);
+    // The renewal attempt comes first, then the stop it implies (issue 9.1).
+    REQUIRE(types(acts) == std::vector{A::reregister, A::send_graceful});
+    CHECK_FALSE(acts[1].finish_tasks);
     event ok;
     ok.type = E::reregistered;
     ok.deadline = t0 + 100h;
@@ -289,11 +192,10 @@ TEST_CASE("--once: host actions end with exit 3 or 4", "[lifecycle]") {
         harness h(o);
         h.run_to_running();
         h.exited(0);
-        h.feed(E::remove_failed);  // falls back to a shutdown too
-        event done;
-        done.type = E::host_action_done;
-        done.ok = false;
-        CHECK(h.feed(done).back().code == exit_code::shutdown_skipped);
+        auto acts = h.feed(E::remove_failed);  // falls back to a shutdown too
+        REQUIRE(types(acts) == std::vector{A::shutdown_host, A::exit});
+        CHECK(acts[0].dry_run);
+        CHECK(acts[1].code == exit_code::shutdown_skipped);
     }
     SECTION("reboot") {
         auto o = static_opts();
@@ -301,12 +203,10 @@ TEST_CASE("--once: host actions end with exit 3 or 4", "[lifecycle]") {
         harness h(o);
         h.run_to_running();
         auto acts = h.exited(67);
-        REQUIRE(types(acts) == std::vector{A::persist, A::reboot_host});
+        REQUIRE(types(acts) == std::vector{A::persist, A::reboot_host, A::exit});
         CHECK(acts[0].persist_phase == phase::rebooting);
-        event done;
-        done.type = E::host_action_done;
-        done.ok = false;
-        CHECK(h.feed(done).back().code == exit_code::reboot_skipped);
+        CHECK(acts[1].dry_run);
+        CHECK(acts[2].code == exit_code::reboot_skipped);
     }
 }
 
@@ -326,10 +226,7 @@ TEST_CASE("a failed reboot command is reported and exits 3", "[lifecycle]") {
 TEST_CASE("resuming skips registration, secrets and files", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::rebooting;
-    loaded.deadline = t0 + 50h;
+    auto loaded = state_loaded(phase::rebooting, t0 + 50h);
     CHECK(types(h.feed(loaded)) == std::vector{A::resume_provider});
     CHECK(types(h.feed(E::provider_configured)) == std::vector{A::prepare_worker});
     CHECK(h.fsm.resumed());
@@ -339,10 +236,7 @@ TEST_CASE("resuming skips registration, secrets and files", "[lifecycle]") {
 TEST_CASE("resuming near expiry renews before the worker starts", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::rebooting;
-    loaded.deadline = t0 + 10min;
+    auto loaded = state_loaded(phase::rebooting, t0 + 10min);
     h.feed(loaded);
     CHECK(types(h.feed(E::provider_configured)) == std::vector{A::reregister});
     event ok;
@@ -354,10 +248,7 @@ TEST_CASE("resuming near expiry renews before the worker starts", "[lifecycle]")
 }
 
 TEST_CASE("resuming with expired credentials", "[lifecycle]") {
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::running;
-    loaded.deadline = t0 - 1s;
+    auto loaded = state_loaded(phase::running, t0 - 1s);
     SECTION("a provider that cannot prove itself again refuses with 77") {
         auto o = static_opts();
         o.can_register_again = false;
@@ -392,9 +283,7 @@ TEST_CASE("resuming with expired credentials", "[lifecycle]") {
 TEST_CASE("a state file from a finished lifecycle starts afresh", "[lifecycle]") {
     harness h(static_opts());
     h.feed(E::start);
-    event loaded;
-    loaded.type = E::state_loaded;
-    loaded.loaded_phase = phase::stopping;
+    auto loaded = state_loaded(phase::stopping);
     const auto acts = h.feed(loaded);
     CHECK(types(acts) == std::vector{A::remove_state, A::configure_provider});
     CHECK(acts[0].reason.find("stopping") != std::string::npos);
@@ -405,22 +294,16 @@ TEST_CASE("a stop before hello waits for hello or its timeout", "[lifecycle]") {
     auto o = static_opts();
     o.hello_timeout = 30s;
     harness h(o);
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.registered(t0 + 96h);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started();
     SECTION("hello arrives") {
         CHECK(types(h.feed(E::signal)) == std::vector{A::notify_stopping});
         auto acts = h.hello();
-        REQUIRE(types(acts) == std::vector{A::send_graceful});
-        CHECK(acts[0].finish_tasks);
+        REQUIRE(types(acts) == std::vector{A::notify_ready, A::send_graceful});
+        CHECK(acts[1].finish_tasks);
     }
     SECTION("no hello: SIGTERM to the worker instead") {
         h.feed(E::signal);
-        CHECK(types(h.tick_at(t0 + 30s)) == std::vector{A::terminate_worker});
+        CHECK(types(h.tick_at(t0 + 30s)) == std::vector{A::notify_ready, A::terminate_worker});
         CHECK(types(h.tick_at(t0 + 60s)) == std::vector{A::kill_worker});
     }
 }
@@ -474,12 +357,7 @@ TEST_CASE("a cloud worker that never registered (aws-provisioner) is not removed
     o.registers = false;
     o.can_register_again = false;
     harness h(o);
-    h.feed(E::start);
-    h.feed(E::state_missing);
-    h.feed(E::provider_configured);
-    h.feed(E::secrets_fetched);
-    h.feed(E::worker_prepared);
-    h.feed(E::worker_started);
+    h.run_to_started();
     h.hello();
     CHECK(types(h.exited(0)) == std::vector{A::persist, A::shutdown_host});
 }
@@ -498,7 +376,7 @@ TEST_CASE("failures after registration are reported before exiting", "[lifecycle
     h.feed(E::state_missing);
     event f;
     f.type = E::failed;
-    f.code = exit_code::unavailable;
+    f.failure = failure_class::retryable;
     f.reason = "registerWorker: unreachable";
     SECTION("before registration: no report") {
         h.feed(E::provider_configured);

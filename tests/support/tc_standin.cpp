@@ -727,6 +727,9 @@ http_response tc_standin::impl::handle(const http_request& req) {
 
     json::object record;
     record["time"] = format_rfc3339_ms(now);
+    // Milliseconds since the Unix epoch, as the fake worker's record has them ("t").
+    record["t"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     record["method"] = req.method;
     record["path"] = req.path;
     record["query"] = req.query;

@@ -31,7 +31,8 @@
 // }
 //
 // Files in --state-dir:
-//   requests.jsonl        one JSON object per request, appended and flushed: time, method, path,
+//   requests.jsonl        one JSON object per request, appended and flushed: time, t (ms since the
+//                         Unix epoch), method, path,
 //                         query, params (decoded), body (secrets redacted), clientId
 //                         (authenticated, or null), status (0 for stall/reset), fault
 //   secrets.json          re-read on every request: {"name": value | null (deleted)}

@@ -258,7 +258,11 @@ TEST_CASE("cacheOverRestarts: true means the default state path", "[config]") {
 TEST_CASE("lifecycle settings", "[config]") {
     const auto cfg = parse(
         with("lifecycle:\n  stopCheckInterval: 0\n  gracefulStopTimeout: 60\n  killTimeout: 5\n"
-             "  rebootExitCodes: [67, 0, 255]\n"));
+             "  rebootExitCodes: [67, 0, 255]\n  startupFailureShutdownDelay: 0\n"));
+    CHECK(cfg.lifecycle.startup_failure_shutdown_delay == std::chrono::seconds(0));
+    CHECK(parse(with("")).lifecycle.startup_failure_shutdown_delay == std::chrono::seconds(900));
+    CHECK_THAT(refusal(with("lifecycle: {startupFailureShutdownDelay: -5}\n")),
+               Contains("lifecycle.startupFailureShutdownDelay: must be a non-negative integer"));
     CHECK(cfg.lifecycle.stop_check_interval == std::chrono::seconds(0));
     CHECK(cfg.lifecycle.graceful_stop_timeout == std::chrono::seconds(60));
     CHECK(cfg.lifecycle.kill_timeout == std::chrono::seconds(5));

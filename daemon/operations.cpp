@@ -1,0 +1,133 @@
+#include "daemon/operations.hpp"
+
+#include "lib/common/error.hpp"
+#include "lib/log/log.hpp"
+#include "lib/tc/client.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <system_error>
+
+namespace sw::daemon {
+
+namespace asio = boost::asio;
+using state::event;
+using state::event_type;
+
+namespace {
+
+event failed_event(state::failure_class c, std::string reason) {
+    event ev;
+    ev.type = event_type::failed;
+    ev.failure = c;
+    ev.reason = std::move(reason);
+    return ev;
+}
+
+bool is_cancellation(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& se) {
+        return se.code() == asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
+bool is_cancellation(const std::exception& e) {
+    const auto* se = dynamic_cast<const boost::system::system_error*>(&e);
+    return se && se->code() == asio::error::operation_aborted;
+}
+
+state::failure_class classify(const std::exception& e) {
+    if (const auto* api = dynamic_cast<const tc::api_error*>(&e); api && api->status() != 0)
+        return state::classify_http_status(api->status());
+    if (const auto* f = dynamic_cast<const failure*>(&e)) return state::class_of(f->code());
+    return state::failure_class::internal;
+}
+
+void operations::start(std::string name, op_kind kind, asio::awaitable<std::optional<event>> op,
+                       std::optional<state::action_type> action, std::function<void()> then) {
+    auto it = ops_.emplace(ops_.end());
+    it->name = std::move(name);
+    it->kind = kind;
+    it->action = action;
+    asio::co_spawn(io_, std::move(op),
+                   asio::bind_cancellation_slot(
+                       it->signal.slot(), [this, it, then = std::move(then)](
+                                              std::exception_ptr e, std::optional<event> r) {
+                           const bool cancelled = it->cancelled || (e && is_cancellation(e));
+                           const std::string name = it->name;
+                           it->done = true;
+                           // The signal is erased after this handler returns: never under its own
+                           // slot.
+                           asio::post(io_, [this, it] { ops_.erase(it); });
+                           if (e && !cancelled) {
+                               try {
+                                   std::rethrow_exception(e);
+                               } catch (const failure& f) {
+                                   push_(failed_event(classify(f), f.what()));
+                               } catch (const std::exception& ex) {
+                                   push_(failed_event(classify(ex), name + ": " + ex.what()));
+                               } catch (...) {
+                                   push_(failed_event(state::failure_class::internal,
+                                                      name + ": unknown exception"));
+                               }
+                           } else if (cancelled) {
+                               log::debug("{} cancelled", name);
+                           } else if (r) {
+                               push_(std::move(*r));
+                           }
+                           if (then) then();
+                       }));
+}
+
+void operations::cancel(op_kind kind) {
+    for (auto& o : ops_) {
+        if (o.kind != kind || o.cancelled || o.done) continue;
+        o.cancelled = true;
+        o.signal.emit(asio::cancellation_type::terminal);
+    }
+}
+
+void operations::cancel(state::action_type action) {
+    for (auto& o : ops_) {
+        if (o.action != action || o.cancelled || o.done) continue;
+        o.cancelled = true;
+        o.signal.emit(asio::cancellation_type::terminal);
+    }
+}
+
+std::size_t operations::in_flight(op_kind kind) const {
+    return static_cast<std::size_t>(std::count_if(
+        ops_.begin(), ops_.end(), [&](const entry& o) { return !o.done && o.kind == kind; }));
+}
+
+std::size_t operations::in_flight() const {
+    return static_cast<std::size_t>(
+        std::count_if(ops_.begin(), ops_.end(), [](const entry& o) { return !o.done; }));
+}
+
+asio::awaitable<bool> operations::settle(std::optional<op_kind> kind,
+                                         std::chrono::milliseconds bound) {
+    asio::steady_timer t(io_);
+    const auto give_up = std::chrono::steady_clock::now() + bound;
+    auto busy = [&] { return kind ? in_flight(*kind) > 0 : in_flight() > 0; };
+    while (busy() && std::chrono::steady_clock::now() < give_up) {
+        t.expires_after(std::chrono::milliseconds(20));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !busy();
+}
+
+}  // namespace sw::daemon

@@ -1,0 +1,29 @@
+#include "daemon/session.hpp"
+
+#include "lib/common/error.hpp"
+#include "lib/log/log.hpp"
+
+namespace sw::daemon {
+
+void session::remember_secrets() const {
+    log::add_secret(st.creds.access_token);
+    log::add_secret(st.creds.certificate);
+    log::add_secret(st.registration_secret);
+}
+
+void session::check_identity() {
+    if (auto why = check_provider_results(st); !why.empty())
+        throw failure(exit_code::internal, why);
+    log::info("Identified as worker {}/{}", st.worker_group, st.worker_id);
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += ' ';
+        out += s;
+    }
+    return out;
+}
+
+}  // namespace sw::daemon

@@ -1,0 +1,189 @@
+#include "daemon/worker_channel.hpp"
+
+#include "lib/log/log.hpp"
+#include "platform/system.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <vector>
+
+namespace sw::daemon {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using state::event;
+using state::event_type;
+using namespace std::chrono_literals;
+
+protocol::capabilities local_capabilities(bool autologin_configured) {
+    protocol::capabilities c{"error-report", "graceful-termination", "log", "new-credentials",
+                             "shutdown"};
+    if (autologin_configured) c.add("autologin");
+    return c;
+}
+
+worker_channel::worker_channel(session& s, operations& ops, handlers h)
+    : s_(s), ops_(ops), h_(std::move(h)), nego_(local_capabilities(s.cfg.autologin.has_value())) {}
+
+void worker_channel::start(const workers::start_plan& plan) {
+    log::info("Starting worker: {}", join(plan.argv));
+    platform::spawn_options so;
+    so.argv = plan.argv;
+    so.extra_env = plan.extra_env;
+    child_ = platform::spawn(s_.io.get_executor(), so);
+    platform::disable_oom_killer(child_->pid());
+    s_.counts.worker_started();
+    ops_.start("reading the worker's output", op_kind::background, read_loop());
+    ops_.start("waiting for the worker", op_kind::background, wait_exit());
+    send(nego_.welcome());
+}
+
+void worker_channel::send(const protocol::message& m) {
+    if (!child_) return;
+    s_.counts.protocol_message(health::counters::direction::sent, m.type);
+    outbox_.push_back(protocol::encode(m));
+    if (!writing_) {
+        writing_ = true;
+        ops_.start("writing to the worker", op_kind::background, write_loop());
+    }
+}
+
+awaitable<std::optional<event>> worker_channel::write_loop() {
+    while (!outbox_.empty() && child_) {
+        std::string data = std::move(outbox_.front());
+        outbox_.pop_front();
+        if (!co_await child_->write_all(std::move(data))) {
+            log::warn("Could not write to the worker's protocol pipe (it has closed)");
+            outbox_.clear();
+        }
+    }
+    writing_ = false;
+    co_return std::nullopt;
+}
+
+awaitable<std::optional<event>> worker_channel::read_loop() {
+    protocol::line_decoder dec(
+        {[this](protocol::message&& m) { on_message(std::move(m)); },
+         [](std::string_view line) { log::write(log::level::info, line); },
+         [](std::size_t skipped) {
+             log::warn("Dropped {} bytes of an over-long line from the worker", skipped);
+         }});
+    std::vector<char> buf(64 * 1024);
+    while (true) {
+        const std::size_t n = co_await child_->read_some(buf.data(), buf.size());
+        if (n == 0) break;
+        dec.feed(std::string_view(buf.data(), n));
+    }
+    dec.finish();
+    reader_done_ = true;
+    if (drain_timer_) drain_timer_->cancel();
+    co_return std::nullopt;
+}
+
+awaitable<std::optional<event>> worker_channel::wait_exit() {
+    const int code = co_await child_->wait();
+    // Drain what the worker wrote just before exiting (bounded: a grandchild may hold the pipe
+    // open).
+    if (!reader_done_) {
+        drain_timer_.emplace(s_.io);
+        drain_timer_->expires_after(2s);
+        boost::system::error_code ec;
+        co_await drain_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    log::info("Worker exited with code {}", code);
+    s_.counts.worker_exited(code);
+    event ev;
+    ev.type = event_type::worker_exited;
+    ev.exit_status = code;
+    co_return ev;
+}
+
+void worker_channel::on_message(protocol::message&& m) {
+    s_.counts.protocol_message(health::counters::direction::received, m.type);
+    if (m.type == "hello") {
+        if (!nego_.on_hello(m))
+            log::warn("Worker's hello has no valid capabilities list; assuming none");
+        event ev;
+        ev.type = event_type::hello;
+        ev.can_graceful = nego_.capable("graceful-termination");
+        ev.can_new_credentials = nego_.capable("new-credentials");
+        h_.push(std::move(ev));
+    } else if (m.type == "log") {
+        const auto* body = m.properties.if_contains("body");
+        if (!body)
+            log::warn("received log message from worker lacking 'body' property");
+        else if (!body->is_object())
+            log::warn("received log message from worker with a non-object 'body'");
+        else
+            log::structured(body->get_object());
+    } else if (m.type == "error-report") {
+        on_error_report(m);
+    } else if (m.type == "shutdown") {
+        log::info("Worker requested a shutdown");
+        h_.push(make_event(event_type::shutdown_requested));
+    } else if (m.type == "autologin") {
+        const auto* u = m.properties.if_contains("username");
+        const auto* p = m.properties.if_contains("password");
+        if (!u || !u->is_string() || (p && !p->is_string())) {
+            log::warn("Ignoring autologin message without a string username");
+            return;
+        }
+        std::optional<std::string> pw;
+        if (p) pw = std::string(p->get_string());
+        h_.autologin(std::string(u->get_string()), pw);
+    } else {
+        log::warn("No callback registered for message {}", m.type);
+    }
+}
+
+void worker_channel::on_error_report(const protocol::message& m) {
+    tc::error_report r;
+    auto str = [&](const char* k, std::string& out) {
+        const auto* v = m.properties.if_contains(k);
+        if (!v || !v->is_string()) return false;
+        out = std::string(v->get_string());
+        return true;
+    };
+    if (!str("kind", r.kind) || !str("title", r.title) || !str("description", r.description)) {
+        log::warn(
+            "Error processing error-report message, missing kind, title or description or not "
+            "a string");
+        return;
+    }
+    if (const auto* e = m.properties.if_contains("extra")) {
+        if (!e->is_object()) {
+            log::warn("Error processing error-report message, extra is not an object");
+            return;
+        }
+        r.extra = e->get_object();
+    }
+    h_.error_report(std::move(r));
+}
+
+void worker_channel::send_graceful(bool finish_tasks, const std::string& reason) {
+    log::info("Sending graceful-termination request with finish-tasks={} ({})", finish_tasks,
+              reason);
+    send(protocol::message{"graceful-termination", {{"finish-tasks", finish_tasks}}});
+}
+
+void worker_channel::send_new_credentials() {
+    log::info("Sending new credentials to worker");
+    send(protocol::message{"new-credentials",
+                           {{"client-id", s_.st.creds.client_id},
+                            {"access-token", s_.st.creds.access_token},
+                            {"certificate", s_.st.creds.certificate}}});
+}
+
+void worker_channel::terminate(const std::string& reason) {
+    log::info("Sending SIGTERM to the worker: {}", reason);
+    if (child_) child_->terminate();
+}
+
+void worker_channel::kill(const std::string& reason) {
+    log::warn("Killing the worker: {}", reason);
+    if (child_) child_->kill();
+}
+
+}  // namespace sw::daemon

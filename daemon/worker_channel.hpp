@@ -1,0 +1,76 @@
+#pragma once
+// The worker channel: the worker's process and the worker-runner protocol over its stdin and
+// stdout (reference section 9). It starts the process, offers `welcome`, reads messages and
+// unstructured output, writes messages in order, signals the process, and turns the worker's
+// hello, shutdown request and exit into events. Other messages (error-report, autologin) go to
+// the handlers the runner gives it.
+#include "daemon/operations.hpp"
+#include "daemon/session.hpp"
+#include "lib/protocol/codec.hpp"
+#include "lib/tc/client.hpp"
+#include "lib/workers/worker.hpp"
+#include "platform/process.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sw::daemon {
+
+/// The capabilities the runner offers in `welcome`: the Go runner's five, plus `autologin`
+/// only when an `autologin` section is configured (issue 9.6; the Go runner never offers it).
+protocol::capabilities local_capabilities(bool autologin_configured);
+
+class worker_channel {
+  public:
+    struct handlers {
+        std::function<void(state::event)> push;              ///< hello, shutdown, exit
+        std::function<void(tc::error_report)> error_report;  ///< a valid error-report
+        std::function<void(const std::string& user, const std::optional<std::string>& pw)>
+            autologin;  ///< a valid autologin message
+    };
+
+    worker_channel(session& s, operations& ops, handlers h);
+
+    /// Starts the worker as `plan` says (argv, environment), sends `welcome`, and watches its
+    /// output and exit. Throws std::system_error when the process cannot be started.
+    void start(const workers::start_plan& plan);
+
+    bool started() const { return child_ != nullptr; }
+    bool exited() const { return !child_ || child_->exited(); }
+
+    /// graceful-termination {finish-tasks}; logs `reason`.
+    void send_graceful(bool finish_tasks, const std::string& reason);
+
+    /// new-credentials with the run state's credentials.
+    void send_new_credentials();
+
+    /// SIGTERM / SIGKILL to the worker's process group (no-op when there is no worker).
+    void terminate(const std::string& reason);
+    void kill(const std::string& reason);
+
+  private:
+    void send(const protocol::message& m);
+    boost::asio::awaitable<std::optional<state::event>> write_loop();
+    boost::asio::awaitable<std::optional<state::event>> read_loop();
+    boost::asio::awaitable<std::optional<state::event>> wait_exit();
+    void on_message(protocol::message&& m);
+    void on_error_report(const protocol::message& m);
+
+    session& s_;
+    operations& ops_;
+    handlers h_;
+    protocol::negotiation nego_;
+    std::unique_ptr<platform::child_process> child_;
+    std::deque<std::string> outbox_;
+    bool writing_ = false;
+    bool reader_done_ = false;
+    std::optional<boost::asio::steady_timer> drain_timer_;
+};
+
+}  // namespace sw::daemon
