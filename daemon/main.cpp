@@ -1,5 +1,6 @@
 // start-worker: argv, configuration loading, and the event loop.
 #include "daemon/context.hpp"
+#include "daemon/exit_status.hpp"
 #include "daemon/runner.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
             return 0;
         }
 
-        sw::platform::ignore_sigpipe();
+        sw::platform::prepare_process();
         int code = sw::to_int(sw::exit_code::internal);
         {
             boost::asio::io_context io;
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
                         std::rethrow_exception(e);
                     } catch (const sw::failure& f) {
                         sw::log::error("{}", f.what());
-                        code = sw::to_int(f.code());
+                        code = sw::to_int(sw::daemon::exit_code_for(f.code()));
                     } catch (const std::exception& ex) {
                         sw::log::error("internal error: {}", ex.what());
                         code = sw::to_int(sw::exit_code::internal);
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
         return code;
     } catch (const sw::failure& f) {
         sw::log::error("{}", f.what());
-        return sw::to_int(f.code());
+        return sw::to_int(sw::daemon::exit_code_for(f.code()));
     } catch (const std::exception& e) {
         sw::log::error("internal error: {}", e.what());
         return sw::to_int(sw::exit_code::internal);

@@ -13,7 +13,7 @@ void session::remember_secrets() const {
 
 void session::check_identity() {
     if (auto why = check_provider_results(st); !why.empty())
-        throw failure(exit_code::internal, why);
+        throw failure(errc::internal, why);
     log::info("Identified as worker {}/{}", st.worker_group, st.worker_id);
 }
 

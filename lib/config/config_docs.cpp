@@ -58,15 +58,18 @@ const std::vector<section_doc>& provider_docs() {
          }},
         {"aws",
          "An EC2 instance started by worker-manager: identity from the instance metadata "
-         "service (IMDSv2), spot termination notices forwarded to the worker.",
+         "service (IMDSv2), spot termination notices forwarded to the worker (the "
+         "metadata service is polled every 5 s).",
          {}},
         {"google",
          "A GCE instance started by worker-manager: identity from the metadata server, "
-         "preemption notices forwarded to the worker.",
+         "preemption notices forwarded to the worker (a hanging GET on the metadata "
+         "server's preempted key: the notice arrives as soon as GCE sets it).",
          {}},
         {"azure",
          "An Azure VM started by worker-manager: identity from the VM tags and the attested "
-         "document, scheduled events forwarded to the worker.",
+         "document, scheduled events forwarded to the worker (polled every 1 s: an "
+         "eviction can give only 30 s of notice).",
          {}},
         {"aws-provisioner",
          "Legacy: an EC2 instance started by the aws-provisioner service (secret fetched with "

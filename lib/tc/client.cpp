@@ -20,12 +20,12 @@
 
 namespace sw::tc {
 
-std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, std::mt19937_64& rng) {
+std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, random_source& random) {
     const int exponent = std::clamp(n, 1, 40) - 1;
     const double raw = static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent);
     const double capped = std::min(raw, static_cast<double>(p.cap.count()));
     std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    return std::chrono::milliseconds(std::llround(capped * jitter(rng)));
+    return std::chrono::milliseconds(std::llround(capped * jitter(random)));
 }
 
 namespace {
@@ -164,8 +164,8 @@ void add_secret_values(const json::value& v, std::vector<std::string>& out) {
     }
 }
 
-api_error make_error(const call_spec& spec, exit_code code, const std::string& problem,
-                     unsigned status, std::string tc_code) {
+api_error make_error(const call_spec& spec, errc code, const std::string& problem, unsigned status,
+                     std::string tc_code) {
     return api_error(
         code, scrub(spec.what + ": " + spec.method + " " + spec.url + ": " + problem, spec.secrets),
         status, std::move(tc_code));
@@ -174,20 +174,19 @@ api_error make_error(const call_spec& spec, exit_code code, const std::string& p
 // One call with its retry policy. Errors never carry request headers or bodies.
 boost::asio::awaitable<call_result> perform(http::client& http,
                                             const std::optional<credentials>& creds,
-                                            const clock& clk, double retry_scale,
-                                            std::mt19937_64& rng, call_spec spec) {
+                                            const client_options& ctx, call_spec spec) {
     if (creds) {
         spec.secrets.push_back(creds->access_token);
         spec.secrets.push_back(creds->certificate);
     }
-    const retry_policy policy = scaled(spec.policy, retry_scale);
+    const retry_policy policy = scaled(spec.policy, ctx.retry_scale);
 
     http::url target;
     try {
         target = http::parse_url(spec.url);
     } catch (const std::invalid_argument& e) {
-        throw api_error(exit_code::config, std::string("invalid Taskcluster root URL: ") + e.what(),
-                        0, "");
+        throw api_error(errc::config, std::string("invalid Taskcluster root URL: ") + e.what(), 0,
+                        "");
     }
 
     std::string ext;
@@ -195,8 +194,8 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         try {
             ext = hawk_ext(creds->certificate);
         } catch (const std::invalid_argument& e) {
-            throw api_error(exit_code::config, std::string("Taskcluster credentials: ") + e.what(),
-                            0, "");
+            throw api_error(errc::config, std::string("Taskcluster credentials: ") + e.what(), 0,
+                            "");
         }
     }
     const std::string body = spec.body ? json::serialize(*spec.body) : std::string();
@@ -205,7 +204,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
     opts.timeout = policy.attempt_timeout;
     opts.connect_timeout = std::min(opts.connect_timeout, policy.attempt_timeout);
 
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = ctx.steady->now();
     std::string last_problem;
     unsigned last_status = 0;
     std::string last_code;
@@ -229,8 +228,9 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             h.resource = target.target;
             h.host = target.host;
             h.port = target.port;
-            h.ts = std::chrono::duration_cast<std::chrono::seconds>(clk.now().time_since_epoch())
-                       .count();
+            h.ts =
+                std::chrono::duration_cast<std::chrono::seconds>(ctx.wall->now().time_since_epoch())
+                    .count();
             h.nonce = make_nonce();
             h.ext = ext;
             req.headers.emplace_back("Authorization", hawk_header(h));
@@ -252,7 +252,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
 
         if (net_kind) {
             if (*net_kind == http::failure_kind::tls_verify)
-                throw make_error(spec, exit_code::refused,
+                throw make_error(spec, errc::refused,
                                  "TLS verification failed: " + sanitize(net_message, 500), 0, "");
             const bool delivered = *net_kind != http::failure_kind::connect;
             last_problem = sanitize(net_message, 500);
@@ -261,7 +261,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             maybe_delivered = maybe_delivered || delivered;
             if (spec.single_use && delivered) {
                 auto err =
-                    make_error(spec, exit_code::unavailable,
+                    make_error(spec, errc::unavailable,
                                last_problem + " (the request may have been delivered)", 0, "");
                 err.set_maybe_delivered(true);
                 throw err;
@@ -275,7 +275,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                     boost::system::error_code ec;
                     r.body = json::parse(resp->body, ec);
                     if (ec)
-                        throw make_error(spec, exit_code::unavailable,
+                        throw make_error(spec, errc::unavailable,
                                          "malformed JSON in the response: " + ec.message(), status,
                                          "");
                 }
@@ -299,7 +299,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 // service did carry out.
                 const bool service_answered = !svc.code.empty();
                 if (spec.single_use && !service_answered) {
-                    auto err = make_error(spec, exit_code::unavailable,
+                    auto err = make_error(spec, errc::unavailable,
                                           problem + " (the request may have been delivered)",
                                           status, svc.code);
                     err.set_maybe_delivered(true);
@@ -307,17 +307,19 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 }
                 if (!service_answered) maybe_delivered = true;
             } else {
-                // 4xx (and unexpected 1xx/3xx): the service refused the request; retrying the
-                // same request cannot help.
-                throw make_error(spec, exit_code::refused, problem, status, svc.code);
+                // 4xx (and unexpected 1xx/3xx): retrying the same request cannot help. 401/403
+                // refuse our credentials; the rest reject the request itself (an unknown worker
+                // pool, a wrong static secret, a conflict).
+                const bool refused = status == 401 || status == 403;
+                throw make_error(spec, refused ? errc::refused : errc::permanent, problem, status,
+                                 svc.code);
             }
         }
 
-        const auto elapsed =
-            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-        const auto delay = backoff_delay(attempt, policy, rng);
+        const auto elapsed = std::chrono::duration_cast<milliseconds>(ctx.steady->now() - started);
+        const auto delay = backoff_delay(attempt, policy, *ctx.random);
         if (attempt >= policy.max_attempts || elapsed + delay > policy.deadline) {
-            auto err = make_error(spec, exit_code::unavailable,
+            auto err = make_error(spec, errc::unavailable,
                                   "giving up after " + std::to_string(attempt) +
                                       (attempt == 1 ? " attempt: " : " attempts: ") + last_problem,
                                   last_status, last_code);
@@ -333,7 +335,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
 // ---- response parsing: clear errors, never quoting values (they may be secrets) ----
 
 api_error bad_response(const call_spec& spec, const std::string& problem) {
-    return make_error(spec, exit_code::unavailable, "unexpected response: " + problem, 200, "");
+    return make_error(spec, errc::unavailable, "unexpected response: " + problem, 200, "");
 }
 
 const json::object& as_object(const call_spec& spec, const json::value& v, const char* what) {
@@ -412,12 +414,8 @@ std::string worker_path(const std::string& wp, const std::string& wg, const std:
 }  // namespace
 
 client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
-               const clock& clk)
-    : http_(http),
-      root_url_(std::move(root_url)),
-      creds_(std::move(creds)),
-      clock_(clk),
-      rng_(std::random_device{}()) {}
+               client_options opts)
+    : http_(http), root_url_(std::move(root_url)), creds_(std::move(creds)), opts_(opts) {}
 
 boost::asio::awaitable<register_result> client::register_worker(
     const std::string& worker_pool_id, const std::string& provider_id,
@@ -440,7 +438,7 @@ boost::asio::awaitable<register_result> client::register_worker(
     spec.policy = register_policy();
     add_secret_values(proof, spec.secrets);
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     register_result out;
     out.creds = parse_credentials(spec, o);
@@ -477,7 +475,7 @@ boost::asio::awaitable<reregister_result> client::reregister_worker(
     spec.single_use = true;
     spec.secrets.push_back(secret);
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     reregister_result out;
     out.creds = parse_credentials(spec, o);
@@ -495,7 +493,7 @@ boost::asio::awaitable<void> client::remove_worker(const std::string& worker_poo
     spec.url = api_url(root_url_, "worker-manager", "v1",
                        worker_path(worker_pool_id, worker_group, worker_id));
     spec.policy = remove_policy();
-    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    co_await perform(http_, creds_, opts_, spec);
 }
 
 boost::asio::awaitable<void> client::report_worker_error(const std::string& worker_pool_id,
@@ -517,7 +515,7 @@ boost::asio::awaitable<void> client::report_worker_error(const std::string& work
                        "worker-pool-errors/" + escape_path_segment(worker_pool_id));
     spec.body = std::move(body);
     spec.policy = report_policy();
-    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    co_await perform(http_, creds_, opts_, spec);
 }
 
 boost::asio::awaitable<should_terminate_result> client::should_worker_terminate(
@@ -530,7 +528,7 @@ boost::asio::awaitable<should_terminate_result> client::should_worker_terminate(
                        worker_path(worker_pool_id, worker_group, worker_id) + "/should-terminate");
     spec.policy = poll_policy();
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     const auto* t = o.if_contains("terminate");
     if (!t || !t->is_bool()) throw bad_response(spec, "field terminate missing or not a boolean");
@@ -549,7 +547,7 @@ boost::asio::awaitable<std::optional<boost::json::value>> client::get_secret(
     spec.policy = startup_policy();
     spec.not_found_is_result = true;
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     if (r.status == 404) co_return std::nullopt;
     const auto& o = as_object(spec, r.body, "the response");
     const auto* v = o.if_contains("secret");
