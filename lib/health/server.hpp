@@ -100,7 +100,7 @@ class server {
 
 /// Checks a `health.listen` value without binding it: the syntax server() accepts, and a
 /// loopback address (127.0.0.0/8, ::1, localhost) unless `allow_remote` (`health.allowRemote`),
-/// since the endpoint has no authentication. Throws sw::failure(exit_code::config,
+/// since the endpoint has no authentication. Throws sw::failure(errc::config,
 /// "health.listen: ...").
 void check_listen(const std::string& listen, bool allow_remote);
 

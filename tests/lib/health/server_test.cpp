@@ -405,7 +405,7 @@ TEST_CASE("health: health.listen must be loopback unless allowRemote", "[health]
             sw::health::check_listen(remote, false);
             FAIL("accepted without allowRemote");
         } catch (const sw::failure& e) {
-            CHECK(e.code() == sw::exit_code::config);
+            CHECK(e.code() == sw::errc::config);
             CHECK(std::string(e.what()).rfind("health.listen: \"" + remote + "\"", 0) == 0);
             CHECK(std::string(e.what()).find("health.allowRemote") != std::string::npos);
         }
