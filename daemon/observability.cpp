@@ -33,6 +33,13 @@ void observability::start_watchdog(operations& ops) {
     ops.start("the service manager's watchdog", op_kind::background, loop(*this, *every));
 }
 
+void observability::stopping() {
+    using namespace std::chrono_literals;
+    notifier_.stopping();
+    notifier_.extend_timeout(s_.cfg.lifecycle.graceful_stop_timeout +
+                             s_.cfg.lifecycle.kill_timeout + 30s);
+}
+
 void observability::stop() {
     if (health_) health_->stop();
 }
@@ -46,6 +53,11 @@ health::snapshot observability::snapshot() const {
         h.credentials_expiry_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                         s_.st.credentials_expire->time_since_epoch())
                                         .count();
+    const auto now = real_clock().now();
+    h.now_unix = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    h.uptime_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s_.started_at).count();
+    h.counts = s_.counts;
     h.renewals = s_.renewals;
     h.renewal_failures = s_.renewal_failures;
     h.log_dropped = log::dropped_count();

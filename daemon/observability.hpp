@@ -23,7 +23,9 @@ class observability {
 
     void status(std::string_view text) { notifier_.status(text); }
     void ready() { notifier_.ready(); }
-    void stopping() { notifier_.stopping(); }
+    /// STOPPING=1, and EXTEND_TIMEOUT_USEC= for the whole drain (gracefulStopTimeout +
+    /// killTimeout + a margin), so a drain longer than the unit's TimeoutStopSec= is not cut.
+    void stopping();
 
     /// Closes the health endpoint.
     void stop();

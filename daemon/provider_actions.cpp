@@ -43,6 +43,7 @@ awaitable<std::optional<event>> provider_actions::resume() {
 std::optional<event> provider_actions::on_notice(const termination_notice& n) {
     if (s_.notice) return std::nullopt;
     s_.notice = n;
+    s_.counts.termination_notice();
     if (n.deadline)
         log::warn("Termination notice: {}; the machine goes away at {}", n.reason,
                   format_rfc3339_ms(*n.deadline));

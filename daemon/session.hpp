@@ -5,6 +5,7 @@
 // a reference. Single-threaded: everything runs on the runner's io_context.
 #include "daemon/context.hpp"
 #include "lib/config/runner_config.hpp"
+#include "lib/health/server.hpp"
 #include "lib/http/client.hpp"
 #include "lib/providers/provider.hpp"
 #include "lib/tc/client.hpp"
@@ -16,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,6 +54,8 @@ struct session {
     // Observability
     std::uint64_t renewals = 0;
     std::uint64_t renewal_failures = 0;
+    health::counters counts;  ///< /metrics event counts (plain integers, kept even without it)
+    std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
     bool finished = false;  ///< the machine said exit
 
     /// A Taskcluster client for the run's root URL, with the worker's credentials or none.

@@ -35,6 +35,7 @@ void worker_channel::start(const workers::start_plan& plan) {
     so.extra_env = plan.extra_env;
     child_ = platform::spawn(s_.io.get_executor(), so);
     platform::disable_oom_killer(child_->pid());
+    s_.counts.worker_started();
     ops_.start("reading the worker's output", op_kind::background, read_loop());
     ops_.start("waiting for the worker", op_kind::background, wait_exit());
     send(nego_.welcome());
@@ -42,6 +43,7 @@ void worker_channel::start(const workers::start_plan& plan) {
 
 void worker_channel::send(const protocol::message& m) {
     if (!child_) return;
+    s_.counts.protocol_message(health::counters::direction::sent, m.type);
     outbox_.push_back(protocol::encode(m));
     if (!writing_) {
         writing_ = true;
@@ -93,6 +95,7 @@ awaitable<std::optional<event>> worker_channel::wait_exit() {
         co_await drain_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
     }
     log::info("Worker exited with code {}", code);
+    s_.counts.worker_exited(code);
     event ev;
     ev.type = event_type::worker_exited;
     ev.exit_status = code;
@@ -100,6 +103,7 @@ awaitable<std::optional<event>> worker_channel::wait_exit() {
 }
 
 void worker_channel::on_message(protocol::message&& m) {
+    s_.counts.protocol_message(health::counters::direction::received, m.type);
     if (m.type == "hello") {
         if (!nego_.on_hello(m))
             log::warn("Worker's hello has no valid capabilities list; assuming none");

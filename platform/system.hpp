@@ -29,6 +29,14 @@ class service_notifier {
     void status(std::string_view text);
     void stopping();
     void watchdog();
+    /// EXTEND_TIMEOUT_USEC=<usec>: asks systemd to allow `d` more from now for the start or
+    /// stop in progress (systemd >= 236, sd_notify(3)); without it a drain longer than the
+    /// unit's TimeoutStopSec= is cut short. Each message replaces the previous one, so send it
+    /// again before `d` runs out (e.g. with every watchdog tick while the worker drains).
+    /// Negative durations are sent as 0.
+    void extend_timeout(std::chrono::microseconds d) {
+        notify("EXTEND_TIMEOUT_USEC=" + std::to_string(d.count() < 0 ? 0 : d.count()));
+    }
     /// Half of WATCHDOG_USEC when the watchdog is on (and WATCHDOG_PID is us or unset),
     /// clamped to [min_watchdog_interval, max_watchdog_interval]: WATCHDOG_USEC=1 must not
     /// make the event loop ping in a busy loop, nor a huge value overflow a timer.

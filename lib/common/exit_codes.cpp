@@ -6,22 +6,53 @@ namespace sw {
 
 std::span<const exit_code_doc> exit_code_table() {
     static constexpr std::array<exit_code_doc, 9> table{{
-        {exit_code::ok, "the worker ran and exited cleanly (or a graceful stop completed)"},
-        {exit_code::worker_failed, "the worker exited non-zero (its code is logged)"},
+        {exit_code::ok, "the worker ran and exited cleanly (or a graceful stop completed)",
+         "Nothing to do. Under systemd the unit stays stopped (`Restart=on-failure`).", false},
+        {exit_code::worker_failed, "the worker exited non-zero (its code is logged)",
+         "Look for `Worker exited with code` in the log and at the worker's own output just "
+         "before it. The unit restarts the runner.",
+         true},
         {exit_code::reboot_skipped,
-         "a host reboot was requested but not performed (--once, or reboots disabled)"},
+         "a host reboot was requested but not performed (`--once`, or the reboot command "
+         "failed)",
+         "Expected with `--once`. Otherwise the log names the failed `host.rebootCommand`: check "
+         "that it is on PATH and works as root. Not restarted.",
+         false},
         {exit_code::shutdown_skipped,
-         "a host shutdown was requested but not performed (--once, or static/standalone "
-         "provider asked to shut down)"},
-        {exit_code::usage, "bad command line"},
+         "a host shutdown was requested but not performed (`--once`, the shutdown command "
+         "failed, a static/standalone provider asked to shut down, or the instance was already "
+         "marked for termination at start)",
+         "Expected with `--once` and for static/standalone workers told to stop. Otherwise check "
+         "`host.shutdownCommand` in the log. Not restarted: a machine that should go away stays "
+         "idle rather than taking new work.",
+         false},
+        {exit_code::usage, "bad command line",
+         "Fix `ExecStart=` in the unit (`start-worker <runnerConfig>`); the usage is printed on "
+         "stderr. Not restarted.",
+         false},
         {exit_code::unavailable,
-         "Taskcluster or the cloud metadata service stayed unreachable after retries"},
-        {exit_code::internal, "internal error (a bug)"},
+         "Taskcluster or the cloud metadata service stayed unreachable after retries",
+         "The log names the URL that failed. Check the network, DNS, proxies (`HTTPS_PROXY`, "
+         "`NO_PROXY`) and `provider.rootURL`. The unit retries every `RestartSec=`.",
+         true},
+        {exit_code::internal, "internal error (a bug)",
+         "Please report it with the log (`journalctl -u start-worker`). The unit restarts the "
+         "runner.",
+         true},
         {exit_code::refused,
-         "refused: 401/403 from Taskcluster, or a config/state file with unsafe ownership or "
-         "mode"},
+         "refused: 401/403 (or another refusal) from Taskcluster, an untrusted TLS certificate, "
+         "expired cached credentials, or a config/state file with unsafe ownership or mode",
+         "The log names the call or file. Check the worker pool's scopes and provider "
+         "settings, the static secret, `SSL_CERT_FILE`, and that the config and state files "
+         "belong to root with mode 0600. Not restarted until fixed.",
+         false},
         {exit_code::config,
-         "the runner config is invalid (nothing was contacted, nothing was written)"},
+         "the runner config is invalid, unreadable as a config (a directory, a FIFO, empty) or "
+         "unusable (nothing was contacted, nothing was written); also a worker file from "
+         "worker-manager or secrets that cannot be extracted",
+         "The log names the key path (e.g. `provider.workerPoolID`) or file. Run `start-worker "
+         "--validate` on the config, fix it, then restart the unit. Not restarted until fixed.",
+         false},
     }};
     return table;
 }

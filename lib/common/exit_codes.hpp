@@ -1,6 +1,7 @@
 #pragma once
-// The exit codes of CONTRACT.md. One table: main(), --help, the README and the systemd unit's
-// RestartPreventExitStatus= all come from here.
+// The exit codes of CONTRACT.md. One table: main(), --help, the man page, the README (exit codes
+// and troubleshooting) and the systemd unit's RestartPreventExitStatus= all come from here
+// (lib/docs renders them; `scripts/gen-docs` and the `docs` test keep the README current).
 #include <span>
 #include <string_view>
 
@@ -20,10 +21,16 @@ enum class exit_code : int {
 
 struct exit_code_doc {
     exit_code code;
+    /// One line: what happened (--help, the man page, the README's exit-code table).
     std::string_view meaning;
+    /// For the operator: what to check and where to look (README troubleshooting, man page).
+    std::string_view remedy;
+    /// Whether starting the runner again can help. False for deliberate outcomes and for
+    /// problems only a person can fix: these become the systemd unit's RestartPreventExitStatus=.
+    bool restart_helps;
 };
 
-/// Every exit code with its one-line meaning, in table order.
+/// Every exit code with its documentation, in ascending order of code.
 std::span<const exit_code_doc> exit_code_table();
 
 inline int to_int(exit_code c) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
 
 namespace sw::config {
@@ -112,9 +113,9 @@ const std::vector<key_doc>& top_level_docs() {
          "worker configuration, merged under what worker-manager and secrets provide"},
         {"logging", t_map, false, "where the runner logs (default: stdio)"},
         {"logging.implementation", t_string, true,
-         "\"stdio\" (stderr, Go's format), \"json\" (stderr, one object per line), "
-         "\"journald\" (native socket), \"syslog\" (/dev/log); others fall back to stdio "
-         "with a warning"},
+         "stdio (the Go runner's lines on stderr), json (one JSON object per line on stderr), "
+         "journald (the journal's native socket) or syslog (/dev/log); anything else falls back "
+         "to stdio with a warning"},
         {"getSecrets", "bool", false,
          "fetch worker-pool secrets from the secrets service (default true)"},
         {"cacheOverRestarts", "string or bool", false,
@@ -140,12 +141,84 @@ const std::vector<key_doc>& top_level_docs() {
          "keep a desktop session of this user logged in (required when autologin is given)"},
         {"autologin.password", t_string, false, "that user's password (a secret)"},
         {"health.listen", t_string, true,
-         "host:port of a local HTTP server with /healthz, /readyz, /metrics"},
+         "host:port (IPv4, [IPv6] or localhost; port 0 = any) of an HTTP server with /healthz, "
+         "/readyz and /metrics (Prometheus text); must be a loopback address unless "
+         "health.allowRemote"},
+        {"health.allowRemote", "bool", false,
+         "allow a health.listen address that is not loopback (default false: refused, exit 78); "
+         "the endpoint has no authentication"},
     };
     return docs;
 }
 
+const std::vector<mode_doc>& mode_docs() {
+    static const std::vector<mode_doc> docs{
+        {"<runnerConfig>", "run the worker (same as the Go start-worker)"},
+        {"--once <runnerConfig>",
+         "one worker lifecycle in the foreground; host actions (shutdown, reboot, autologin "
+         "changes) are logged, not performed; exits with the worker's outcome"},
+        {"--validate <runnerConfig>",
+         "load and check the config, print it normalized with secrets redacted; no network; "
+         "exit 0 or 78"},
+        {"--help | -h", "usage, including every provider, worker implementation and config key"},
+        {"--version", "\"start-worker <semver>\""},
+        {"--short-version", "\"<semver>\""},
+#ifdef _WIN32
+        {"--install-service <runnerConfig>", "register the start-worker Windows service"},
+        {"--uninstall-service", "remove the start-worker Windows service"},
+#endif
+    };
+    return docs;
+}
+
+const std::vector<env_doc>& environment_docs() {
+    static const std::vector<env_doc> docs{
+        {"AWS_EC2_METADATA_SERVICE_ENDPOINT",
+         "base URL of the EC2 metadata service (default http://169.254.169.254)"},
+        {"GCE_METADATA_HOST",
+         "host[:port] of the GCE metadata server (default metadata.google.internal)"},
+        {"AZURE_IMDS_ENDPOINT",
+         "base URL of the Azure instance metadata service (default http://169.254.169.254)"},
+        {"NOTIFY_SOCKET",
+         "systemd notify socket: READY=1, STATUS=, STOPPING=1, EXTEND_TIMEOUT_USEC=, WATCHDOG=1"},
+        {"HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
+         "proxies for Taskcluster calls (never for metadata services)"},
+        {"SSL_CERT_FILE, SSL_CERT_DIR", "trust store for https root URLs"},
+    };
+    return docs;
+}
+
+std::string wrap_text(std::string_view text, std::size_t col, std::size_t width) {
+    std::string out;
+    std::size_t used = col;
+    bool line_start = true;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto end = std::min(text.find(' ', i), text.size());
+        const auto word = text.substr(i, end - i);
+        if (!line_start && used + 1 + word.size() > width) {
+            out += "\n" + std::string(col, ' ');
+            used = col;
+            line_start = true;
+        }
+        if (!line_start) {
+            out += ' ';
+            ++used;
+        }
+        out += word;
+        used += word.size();
+        line_start = false;
+        i = end + 1;
+    }
+    return out;
+}
+
 namespace {
+
+constexpr std::size_t help_width = 100;
+
+std::string wrap(std::string_view text, std::size_t col) {
+    return wrap_text(text, col, help_width);
+}
 
 void append_keys(std::string& out, const std::vector<key_doc>& keys, std::string_view indent,
                  std::size_t key_width) {
@@ -155,7 +228,8 @@ void append_keys(std::string& out, const std::vector<key_doc>& keys, std::string
     }
     for (const auto& k : keys)
         out += fmt::format("{}{:<{}} {:<16} {:<9} {}\n", indent, k.key, key_width, k.type,
-                           k.required ? "required" : "optional", k.description);
+                           k.required ? "required" : "optional",
+                           wrap(k.description, indent.size() + key_width + 28));
 }
 
 }  // namespace
@@ -164,22 +238,10 @@ std::string help_text() {
     std::string out;
     out += "start-worker " + std::string(sw::version) +
            ": starts Taskcluster workers. It is typically invoked during instance startup.\n\n";
-    out +=
-        "Usage:\n"
-        "  start-worker <runnerConfig>               run the worker (same as the Go start-worker)\n"
-        "  start-worker --once <runnerConfig>        one worker lifecycle in the foreground; host "
-        "actions\n"
-        "                                            (shutdown, reboot, autologin changes) are "
-        "logged,\n"
-        "                                            not performed; exits with the worker's "
-        "outcome\n"
-        "  start-worker --validate <runnerConfig>    load and check the config, print it "
-        "normalized with\n"
-        "                                            secrets redacted; no network; exit 0 or 78\n"
-        "  start-worker --help | -h                  usage, including every provider, worker\n"
-        "                                            implementation and config key\n"
-        "  start-worker --version                    \"start-worker <semver>\"\n"
-        "  start-worker --short-version              \"<semver>\"\n\n";
+    out += "Usage:\n";
+    for (const auto& m : mode_docs())
+        out += fmt::format("  start-worker {:<32} {}\n", m.synopsis, wrap(m.description, 48));
+    out += "\n";
 
     out +=
         "Runner configuration (YAML or JSON; unknown top-level keys are ignored):\n"
@@ -188,34 +250,24 @@ std::string help_text() {
 
     out += "\nProviders (provider.providerType) and their provider.* keys:\n";
     for (const auto& p : provider_docs()) {
-        out += fmt::format("\n  {}: {}\n", p.name, p.summary);
+        out += fmt::format("\n  {}: {}\n", p.name, wrap(p.summary, 4 + p.name.size()));
         append_keys(out, p.keys, "    ", 22);
     }
 
     out += "\nWorker implementations (worker.implementation) and their worker.* keys:\n";
     for (const auto& w : worker_docs()) {
-        out += fmt::format("\n  {}: {}\n", w.name, w.summary);
+        out += fmt::format("\n  {}: {}\n", w.name, wrap(w.summary, 4 + w.name.size()));
         append_keys(out, w.keys, "    ", 22);
     }
 
-    out +=
-        "\nEnvironment:\n"
-        "  AWS_EC2_METADATA_SERVICE_ENDPOINT  base URL of the EC2 metadata service (default "
-        "http://169.254.169.254)\n"
-        "  GCE_METADATA_HOST                  host[:port] of the GCE metadata server (default "
-        "metadata.google.internal)\n"
-        "  AZURE_IMDS_ENDPOINT                base URL of the Azure instance metadata service "
-        "(default http://169.254.169.254)\n"
-        "  NOTIFY_SOCKET                      systemd notify socket: READY=1, STATUS=, "
-        "STOPPING=1, WATCHDOG=1\n"
-        "  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxies for Taskcluster calls (never for metadata "
-        "services)\n"
-        "  SSL_CERT_FILE, SSL_CERT_DIR        trust store for https root URLs\n"
-        "The worker inherits the runner's environment.\n";
+    out += "\nEnvironment:\n";
+    for (const auto& e : environment_docs())
+        out += fmt::format("  {:<34} {}\n", e.name, wrap(e.description, 37));
+    out += "The worker inherits the runner's environment.\n";
 
     out += "\nExit codes:\n";
     for (const auto& e : exit_code_table())
-        out += fmt::format("  {:>3}  {}\n", to_int(e.code), e.meaning);
+        out += fmt::format("  {:>3}  {}\n", to_int(e.code), wrap(e.meaning, 7));
     return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/config/yaml_json.hpp"
+#include "lib/health/server.hpp"
 #include "lib/json/worker_config.hpp"
 #include "platform/fs.hpp"
 
@@ -177,20 +178,6 @@ void parse_host(const object& root, runner_config& cfg) {
         cfg.host.reboot_command = command_value(*v, "host.rebootCommand");
 }
 
-void check_listen(const std::string& listen) {
-    const auto colon = listen.rfind(':');
-    const std::string_view host =
-        colon == std::string::npos ? std::string_view() : std::string_view(listen).substr(0, colon);
-    const std::string_view port = colon == std::string::npos
-                                      ? std::string_view()
-                                      : std::string_view(listen).substr(colon + 1);
-    unsigned n = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (host.empty() || port.empty() || ec != std::errc() || p != port.data() + port.size() ||
-        n > 65535)
-        throw config_error("health.listen", "must be \"host:port\", e.g. 127.0.0.1:9177");
-}
-
 void parse_extras(const object& root, runner_config& cfg) {
     if (const object* a = own_section(root, "autologin", cfg.unknown_keys)) {
         autologin_config al;
@@ -201,7 +188,12 @@ void parse_extras(const object& root, runner_config& cfg) {
     if (const object* h = own_section(root, "health", cfg.unknown_keys)) {
         health_config hc;
         hc.listen = required_string(*h, "health", "listen");
-        check_listen(hc.listen);
+        if (const value* v = present(*h, "allowRemote")) {
+            if (!v->is_bool())
+                throw config_error("health.allowRemote", "must be a boolean (true or false)");
+            hc.allow_remote = v->get_bool();
+        }
+        health::check_listen(hc.listen, hc.allow_remote);
         cfg.health = std::move(hc);
     }
 }
@@ -371,7 +363,9 @@ value normalized(const runner_config& cfg) {
         if (cfg.autologin->password) a["password"] = *cfg.autologin->password;
         o["autologin"] = std::move(a);
     }
-    if (cfg.health) o["health"] = object{{"listen", cfg.health->listen}};
+    if (cfg.health)
+        o["health"] =
+            object{{"listen", cfg.health->listen}, {"allowRemote", cfg.health->allow_remote}};
     return o;
 }
 

@@ -36,6 +36,8 @@ struct autologin_config {
 
 struct health_config {
     std::string listen;  ///< "127.0.0.1:9177"; empty = off
+    /// `health.allowRemote`: without it, a `listen` address that is not loopback is refused.
+    bool allow_remote = false;
 };
 
 struct runner_config {
@@ -123,7 +125,25 @@ const std::vector<section_doc>& provider_docs();
 const std::vector<section_doc>& worker_docs();
 const std::vector<key_doc>& top_level_docs();  ///< includes lifecycle.*, host.*, ...
 
+/// One way of invoking start-worker (CONTRACT.md, "Command line"), for --help and the man page.
+struct mode_doc {
+    std::string_view synopsis;     ///< "--once <runnerConfig>" (after "start-worker ")
+    std::string_view description;  ///< one sentence, may be long (renderers wrap it)
+};
+const std::vector<mode_doc>& mode_docs();
+
+/// One environment variable the runner reads (CONTRACT.md, "Environment").
+struct env_doc {
+    std::string_view name;  ///< "HTTPS_PROXY, HTTP_PROXY, NO_PROXY" for a group
+    std::string_view description;
+};
+const std::vector<env_doc>& environment_docs();
+
 /// The full --help text.
 std::string help_text();
+
+/// `text` filled to `width` columns, assuming it starts at column `col`; continuation lines are
+/// indented with `col` spaces. A word longer than a line stays whole.
+std::string wrap_text(std::string_view text, std::size_t col, std::size_t width);
 
 }  // namespace sw::config

@@ -3,6 +3,7 @@
 #include "lib/health/server.hpp"
 
 #include "lib/common/error.hpp"
+#include "version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +19,8 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -107,11 +110,20 @@ std::string label_value(std::string_view v) {
     return out;
 }
 
-void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-            std::string_view sample_suffix, const std::string& value) {
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
     out.append("# HELP ").append(name).append(" ").append(help).append("\n");
     out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-    out.append(name).append(sample_suffix).append(" ").append(value).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels,
+            const std::string& value) {
+    out.append(name).append(labels).append(" ").append(value).append("\n");
+}
+
+void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            std::string_view labels, const std::string& value) {
+    header(out, name, type, help);
+    sample(out, name, labels, value);
 }
 
 std::string flag(bool b) {
@@ -120,30 +132,86 @@ std::string flag(bool b) {
 
 }  // namespace
 
+void counters::worker_exited(int code) {
+    // Exit statuses are 0..255 (128 + n for signal n); anything else shares one label.
+    ++worker_exits[code >= 0 && code <= 255 ? code : -1];
+}
+
+void counters::protocol_message(direction d, std::string_view type) {
+    std::size_t i = 0;
+    while (i + 1 < message_types.size() && message_types[i] != type) ++i;
+    ++(d == direction::received ? received : sent)[i];
+}
+
 std::string render_metrics(const snapshot& s) {
     std::string out;
+    metric(out, "start_worker_build_info", "gauge",
+           "The running start-worker's version (the value is always 1).",
+           "{version=\"" + label_value(sw::version) + "\"}", "1");
     metric(out, "start_worker_up", "gauge", "Whether start-worker is answering (always 1).", "",
            "1");
+    if (s.uptime_seconds)
+        metric(out, "start_worker_uptime_seconds", "gauge", "Seconds since start-worker started.",
+               "", fmt::format("{:.3f}", *s.uptime_seconds));
     metric(out, "start_worker_stage", "gauge",
            "The runner's current stage (the one labelled is 1).",
            "{stage=\"" + label_value(s.stage.empty() ? "unknown" : s.stage) + "\"}", "1");
     metric(out, "start_worker_worker_running", "gauge", "Whether the worker process is running.",
            "", flag(s.worker_running));
-    if (s.credentials_expiry_unix)
-        metric(out, "start_worker_credentials_expiry_seconds", "gauge",
+    if (s.credentials_expiry_unix) {
+        metric(out, "start_worker_credentials_expiry_timestamp_seconds", "gauge",
                "When the worker's current Taskcluster credentials expire (unix time).", "",
                std::to_string(*s.credentials_expiry_unix));
+        if (s.now_unix)
+            metric(out, "start_worker_credentials_expiry_seconds", "gauge",
+                   "Seconds until the worker's current Taskcluster credentials expire (negative "
+                   "once expired).",
+                   "", std::to_string(*s.credentials_expiry_unix - *s.now_unix));
+    }
     metric(out, "start_worker_renewals_total", "counter", "Successful credential renewals.", "",
            std::to_string(s.renewals));
     metric(out, "start_worker_renewal_failures_total", "counter", "Failed credential renewals.", "",
            std::to_string(s.renewal_failures));
-    metric(out, "start_worker_log_messages_dropped_total", "counter",
-           "Log messages dropped because the log destination could not keep up.", "",
-           std::to_string(s.log_dropped));
     metric(out, "start_worker_termination_notice", "gauge",
            "Whether the cloud provider has announced this instance's termination.", "",
            flag(s.termination_notice));
+    metric(out, "start_worker_termination_notices_total", "counter",
+           "Termination notices received from the cloud provider.", "",
+           std::to_string(s.counts.termination_notices));
+
+    const auto& c = s.counts;
+    header(out, "start_worker_protocol_messages_total", "counter",
+           "Worker-runner protocol messages, by direction and type (unknown types as \"other\").");
+    for (const auto dir : {counters::direction::received, counters::direction::sent}) {
+        const auto& n = dir == counters::direction::received ? c.received : c.sent;
+        const char* d = dir == counters::direction::received ? "received" : "sent";
+        for (std::size_t i = 0; i < counters::message_types.size(); ++i)
+            sample(out, "start_worker_protocol_messages_total",
+                   fmt::format("{{direction=\"{}\",type=\"{}\"}}", d, counters::message_types[i]),
+                   std::to_string(n[i]));
+    }
+    metric(out, "start_worker_worker_starts_total", "counter", "Worker processes started.", "",
+           std::to_string(c.worker_starts));
+    header(out, "start_worker_worker_exits_total", "counter",
+           "Worker process exits, by exit status (128+n when signal n ended the worker).");
+    for (const auto& [code, n] : c.worker_exits)
+        sample(
+            out, "start_worker_worker_exits_total",
+            fmt::format("{{code=\"{}\"}}", code < 0 ? std::string("other") : std::to_string(code)),
+            std::to_string(n));
+    metric(out, "start_worker_log_messages_dropped_total", "counter",
+           "Log messages dropped because the log destination could not keep up.", "",
+           std::to_string(s.log_dropped));
     return out;
+}
+
+void check_listen(const std::string& listen, bool allow_remote) {
+    const tcp::endpoint ep = parse_listen(listen);
+    if (!allow_remote && !ep.address().is_loopback())
+        throw config_error("health.listen",
+                           "\"" + listen +
+                               "\" is not a loopback address and the endpoint has no "
+                               "authentication: set health.allowRemote: true to serve it there");
 }
 
 struct server::impl : std::enable_shared_from_this<impl> {

@@ -102,6 +102,9 @@ TEST_CASE("systemd notify: READY once the worker runs, STATUS, STOPPING on SIGTE
     CHECK(p->wait(20s) == 0);
     CHECK(ns.saw("STOPPING=1"));
     CHECK(ns.index_of("READY=1") < ns.index_of("STOPPING=1"));
+    // The drain may outlast TimeoutStopSec=: gracefulStopTimeout 900 + killTimeout 30 + 30 s.
+    CHECK(ns.saw("EXTEND_TIMEOUT_USEC=960000000"));
+    CHECK(ns.index_of("STOPPING=1") < ns.index_of("EXTEND_TIMEOUT_USEC=960000000"));
     const auto graceful = h.worker_events("received", "graceful-termination");
     REQUIRE(graceful.size() == 1);
     CHECK(graceful[0].at("message").at("finish-tasks") == true);
@@ -123,6 +126,14 @@ TEST_CASE("health endpoint: /healthz, /readyz and /metrics while the worker runs
     CHECK(metrics.find("start_worker_up 1") != std::string::npos);
     CHECK(metrics.find("start_worker_stage{stage=\"running\"} 1") != std::string::npos);
     CHECK(metrics.find("start_worker_credentials_expiry_seconds") != std::string::npos);
+    CHECK(metrics.find("start_worker_build_info{version=\"") != std::string::npos);
+    CHECK(metrics.find("\nstart_worker_uptime_seconds ") != std::string::npos);
+    CHECK(metrics.find("\nstart_worker_worker_starts_total 1\n") != std::string::npos);
+    CHECK(metrics.find("start_worker_protocol_messages_total{direction=\"sent\",type=\"welcome\"} "
+                       "1\n") != std::string::npos);
+    CHECK(
+        metrics.find("start_worker_protocol_messages_total{direction=\"received\",type=\"hello\"} "
+                     "1\n") != std::string::npos);
     CHECK(http_get(port, "/nope").rfind("404", 0) == 0);
     p->signal(SIGTERM);
     CHECK(p->wait(20s) == 0);
@@ -131,10 +142,27 @@ TEST_CASE("health endpoint: /healthz, /readyz and /metrics while the worker runs
 TEST_CASE("a health.listen that cannot be bound is a config error", "[e2e][service]") {
     harness h;
     h.start_standin();
-    const auto cfg = h.write_config(h.static_config("health:\n  listen: 192.0.2.1:9177\n"));
+    // 192.0.2.1 (TEST-NET-1) is on no interface: the bind fails.
+    const auto cfg =
+        h.write_config(h.static_config("health:\n  listen: 192.0.2.1:9177\n  allowRemote: true\n"));
     auto r = h.run({"--once", cfg});
     CHECK(r.exit_code == 78);
-    CHECK(r.err.find("health.listen") != std::string::npos);
+    CHECK(r.err.find("health.listen: cannot bind") != std::string::npos);
+    CHECK(h.requests("/worker/register").empty());  // nothing contacted
+}
+
+TEST_CASE("a health.listen that is not loopback needs health.allowRemote", "[e2e][service]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config("health:\n  listen: 0.0.0.0:9177\n"));
+    for (const char* mode : {"--validate", "--once"}) {
+        INFO(mode);
+        auto r = h.run({mode, cfg});
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find("health.listen: \"0.0.0.0:9177\" is not a loopback address") !=
+              std::string::npos);
+        CHECK(r.err.find("health.allowRemote") != std::string::npos);
+    }
     CHECK(h.requests("/worker/register").empty());  // nothing contacted
 }
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# `cmake --install <build> --prefix P` puts the daemon at P/bin/start-worker and the systemd unit
-# at P/lib/systemd/system/ naming that binary (CONTRACT.md, "Build and install").
+# `cmake --install <build> --prefix P` puts the daemon at P/bin/start-worker, the systemd unit
+# at P/lib/systemd/system/ naming that binary, and the man page under P/share/man
+# (CONTRACT.md, "Build and install"); it never writes a config to /etc.
 set -euo pipefail
 build=$1
-prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
+. "$(dirname "$0")/lib.sh"
+prefix="$tmp/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
-fail=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
 check "binary installed and runs" "[ -x '$prefix/bin/start-worker' ] && '$prefix/bin/start-worker' --short-version >/dev/null"
 unit="$prefix/lib/systemd/system/start-worker.service"
 check "unit installed" "[ -f '$unit' ]"
 check "unit runs the installed binary" "grep -qx 'ExecStart=$prefix/bin/start-worker /etc/start-worker.yml' '$unit'"
 check "unit is Type=notify with a watchdog" "grep -qx 'Type=notify' '$unit' && grep -q '^WatchdogSec=' '$unit'"
-check "no placeholder left" "! grep -q '@BINDIR@' '$unit'"
-if [ "$fail" = 0 ]; then echo "5 passed, 0 failed"; else exit 1; fi
+check "no placeholder left" "! grep -q '@[A-Z_]*@' '$unit'"
+if [ -x "$build/sw-gen-docs" ]; then
+  check "unit's RestartPreventExitStatus= is the exit-code table's" "grep -qx \"RestartPreventExitStatus=\$('$build/sw-gen-docs' restart-prevent-exit-status)\" '$unit'"
+fi
+check "man page installed" "gzip -t '$prefix/share/man/man1/start-worker.1.gz'"
+check "no config installed (only the .deb ships /etc/start-worker.yml)" "[ -z \"\$(find '$prefix' -name start-worker.yml)\" ]"
+finish install

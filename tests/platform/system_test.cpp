@@ -108,10 +108,13 @@ TEST_CASE("service_notifier sends exactly the notify messages", "[system]") {
     n.status("worker running\nREADY=0");
     n.watchdog();
     n.stopping();
+    n.extend_timeout(std::chrono::seconds(930));
+    n.extend_timeout(std::chrono::microseconds(-5));
     CHECK(n.notify("EXTEND_TIMEOUT_USEC=5000000"));
     CHECK(listener.received() ==
           std::vector<std::string>{"READY=1", "STATUS=worker running READY=0", "WATCHDOG=1",
-                                   "STOPPING=1", "EXTEND_TIMEOUT_USEC=5000000"});
+                                   "STOPPING=1", "EXTEND_TIMEOUT_USEC=930000000",
+                                   "EXTEND_TIMEOUT_USEC=0", "EXTEND_TIMEOUT_USEC=5000000"});
 }
 
 TEST_CASE("service_notifier speaks to an abstract socket", "[system]") {

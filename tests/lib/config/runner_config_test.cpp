@@ -314,9 +314,21 @@ TEST_CASE("autologin and health", "[config]") {
     CHECK_THAT(refusal(with("health: {listen: 9177}\n")),
                Contains("health.listen: must be a string"));
     CHECK_THAT(refusal(with("health: {listen: localhost}\n")),
-               Contains("health.listen: must be \"host:port\""));
-    CHECK_THAT(refusal(with("health: {listen: 'h:99999'}\n")),
-               Contains("health.listen: must be \"host:port\""));
+               Contains("health.listen: \"localhost\" is not host:port"));
+    CHECK_THAT(refusal(with("health: {listen: '127.0.0.1:99999'}\n")),
+               Contains("health.listen: \"127.0.0.1:99999\" has no valid port"));
+    // Not loopback: refused unless health.allowRemote (the endpoint has no authentication).
+    CHECK_THAT(refusal(with("health: {listen: '0.0.0.0:9177'}\n")),
+               Contains("health.listen: \"0.0.0.0:9177\" is not a loopback address"));
+    CHECK_THAT(refusal(with("health: {listen: '0.0.0.0:9177', allowRemote: false}\n")),
+               Contains("set health.allowRemote: true"));
+    CHECK_THAT(refusal(with("health: {listen: '0.0.0.0:9177', allowRemote: 'yes please'}\n")),
+               Contains("health.allowRemote: must be a boolean"));
+    const auto remote = parse(with("health: {listen: '0.0.0.0:9177', allowRemote: true}\n"));
+    REQUIRE(remote.health);
+    CHECK(remote.health->allow_remote);
+    CHECK_THAT(sw::config::normalized_redacted(remote), Contains("\"allowRemote\": true"));
+    CHECK_FALSE(parse(with("health: {listen: '127.0.0.1:9177'}\n")).health->allow_remote);
     CHECK_THAT(refusal(with("health: {}\n")), Contains("health.listen: missing"));
     CHECK(parse(with("health: {listen: '[::1]:0'}\n")).health->listen == "[::1]:0");
 }
@@ -392,9 +404,37 @@ TEST_CASE("help text documents every provider, worker, key, variable and exit co
          {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "GCE_METADATA_HOST", "AZURE_IMDS_ENDPOINT",
           "NOTIFY_SOCKET", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"})
         CHECK_THAT(help, Contains(env));
+    // Long descriptions are wrapped: compare with each line break and its indentation as one
+    // space.
+    std::string unwrapped;
+    for (std::size_t i = 0; i < help.size(); ++i) {
+        if (help[i] != '\n' || i + 1 == help.size() || help[i + 1] != ' ') {
+            unwrapped += help[i];
+            continue;
+        }
+        while (i + 1 < help.size() && help[i + 1] == ' ') ++i;
+        unwrapped += ' ';
+    }
     for (const auto& e : sw::exit_code_table()) {
         CHECK_THAT(help, Contains(std::to_string(sw::to_int(e.code))));
-        CHECK_THAT(help, Contains(std::string(e.meaning)));
+        CHECK_THAT(unwrapped, Contains(std::string(e.meaning)));
+    }
+    for (const auto& k : top_level_docs())
+        CHECK_THAT(unwrapped, Contains(std::string(k.description)));
+    for (const auto& m : mode_docs()) CHECK_THAT(unwrapped, Contains(std::string(m.description)));
+    // No line is wider than 100 columns unless a single word makes it so.
+    std::size_t start = 0;
+    for (auto nl = help.find('\n'); nl != std::string::npos; nl = help.find('\n', start)) {
+        const auto line = help.substr(start, nl - start);
+        INFO(line);
+        std::size_t longest = 0;
+        for (std::size_t w = 0, b = 0; b <= line.size(); ++b)
+            if (b == line.size() || line[b] == ' ') {
+                longest = std::max(longest, b - w);
+                w = b + 1;
+            }
+        CHECK((line.size() <= 100 || longest > 40));
+        start = nl + 1;
     }
 }
 

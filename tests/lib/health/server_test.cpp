@@ -1,12 +1,14 @@
 #include "lib/health/server.hpp"
 
 #include "lib/common/error.hpp"
+#include "version.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <future>
@@ -172,51 +174,120 @@ TEST_CASE("health: /metrics in the Prometheus text format", "[health]") {
     f.update([](snapshot& s) {
         s.stage = "running";
         s.worker_running = true;
+        s.now_unix = 1767225000;
         s.credentials_expiry_unix = 1767225600;
+        s.uptime_seconds = 12.5;
         s.renewals = 3;
         s.renewal_failures = 1;
         s.log_dropped = 42;
         s.termination_notice = true;
+        using dir = sw::health::counters::direction;
+        s.counts.worker_started();
+        s.counts.worker_started();
+        s.counts.worker_exited(0);
+        s.counts.worker_exited(67);
+        s.counts.termination_notice();
+        for (int i = 0; i < 5; ++i) s.counts.protocol_message(dir::received, "log");
+        s.counts.protocol_message(dir::received, "hello");
+        s.counts.protocol_message(dir::sent, "welcome");
+        s.counts.protocol_message(dir::sent, "new-credentials");
     });
     const auto a = get(f.port(), "/metrics");
     CHECK(a.status == 200);
     CHECK(a.has_header("Content-Type: text/plain; version=0.0.4; charset=utf-8"));
     const std::vector<std::string> lines = {
+        "# TYPE start_worker_build_info gauge\nstart_worker_build_info{version=\"" +
+            std::string(sw::version) + "\"} 1\n",
         "# HELP start_worker_up ",
         "# TYPE start_worker_up gauge\nstart_worker_up 1\n",
+        "# TYPE start_worker_uptime_seconds gauge\nstart_worker_uptime_seconds 12.500\n",
         "# TYPE start_worker_stage gauge\nstart_worker_stage{stage=\"running\"} 1\n",
         "\nstart_worker_worker_running 1\n",
+        "# TYPE start_worker_credentials_expiry_timestamp_seconds gauge\n"
+        "start_worker_credentials_expiry_timestamp_seconds 1767225600\n",
         "# TYPE start_worker_credentials_expiry_seconds gauge\n"
-        "start_worker_credentials_expiry_seconds 1767225600\n",
+        "start_worker_credentials_expiry_seconds 600\n",
         "# TYPE start_worker_renewals_total counter\nstart_worker_renewals_total 3\n",
         "# TYPE start_worker_renewal_failures_total counter\n"
         "start_worker_renewal_failures_total 1\n",
         "# TYPE start_worker_log_messages_dropped_total counter\n"
         "start_worker_log_messages_dropped_total 42\n",
         "\nstart_worker_termination_notice 1\n",
+        "# TYPE start_worker_termination_notices_total counter\n"
+        "start_worker_termination_notices_total 1\n",
+        "\nstart_worker_protocol_messages_total{direction=\"received\",type=\"log\"} 5\n",
+        "\nstart_worker_protocol_messages_total{direction=\"received\",type=\"hello\"} 1\n",
+        "\nstart_worker_protocol_messages_total{direction=\"received\",type=\"shutdown\"} 0\n",
+        "\nstart_worker_protocol_messages_total{direction=\"sent\",type=\"welcome\"} 1\n",
+        "\nstart_worker_protocol_messages_total{direction=\"sent\",type=\"new-credentials\"} 1\n",
+        "# TYPE start_worker_worker_starts_total counter\nstart_worker_worker_starts_total 2\n",
+        "# TYPE start_worker_worker_exits_total counter\n"
+        "start_worker_worker_exits_total{code=\"0\"} 1\n"
+        "start_worker_worker_exits_total{code=\"67\"} 1\n",
     };
     for (const auto& l : lines) {
         INFO(l);
         CHECK(a.body.find(l) != std::string::npos);
     }
-    // Every sample has its HELP and TYPE lines right before it.
+    // Every sample belongs to the family whose HELP and TYPE lines came last, and each family
+    // is announced once.
     std::size_t samples = 0;
+    std::string family;
+    std::vector<std::string> families;
     for (std::size_t pos = 0; pos < a.body.size();) {
         const auto nl = a.body.find('\n', pos);
         REQUIRE(nl != std::string::npos);
         const auto line = a.body.substr(pos, nl - pos);
-        if (line[0] != '#') ++samples;
+        if (line.rfind("# TYPE ", 0) == 0) {
+            family = line.substr(7, line.find(' ', 7) - 7);
+            CHECK(std::find(families.begin(), families.end(), family) == families.end());
+            families.push_back(family);
+        } else if (line[0] != '#') {
+            ++samples;
+            INFO(line);
+            CHECK(line.substr(0, line.find_first_of("{ ")) == family);
+        }
         pos = nl + 1;
     }
-    CHECK(samples == 8);
+    // 13 single samples, 2 x 9 protocol message types, 2 exit codes.
+    CHECK(samples == 13 + 2 * sw::health::counters::message_types.size() + 2);
     CHECK(a.body.back() == '\n');
+}
+
+TEST_CASE("health: counters keep their label sets bounded", "[health]") {
+    using dir = sw::health::counters::direction;
+    sw::health::counters c;
+    c.protocol_message(dir::received, "graceful-termination");
+    c.protocol_message(dir::received, "x-made-up");
+    c.protocol_message(dir::received, "another-made-up");
+    c.protocol_message(dir::sent, "");
+    c.worker_exited(-1);
+    c.worker_exited(256);
+    c.worker_exited(255);
+    const auto& types = sw::health::counters::message_types;
+    const auto at = [&](std::string_view t) {
+        return static_cast<std::size_t>(std::find(types.begin(), types.end(), t) - types.begin());
+    };
+    CHECK(c.received[at("graceful-termination")] == 1);
+    CHECK(c.received[at("other")] == 2);
+    CHECK(c.sent[at("other")] == 1);
+    CHECK(c.worker_exits.size() == 2);
+    CHECK(c.worker_exits.at(-1) == 2);
+    CHECK(c.worker_exits.at(255) == 1);
+    snapshot s;
+    s.counts = c;
+    const auto text = sw::health::render_metrics(s);
+    CHECK(text.find("start_worker_worker_exits_total{code=\"other\"} 2\n") != std::string::npos);
+    CHECK(text.find("x-made-up") == std::string::npos);
 }
 
 TEST_CASE("health: metrics without credentials, with an odd stage name", "[health]") {
     snapshot s;
     s.stage = "a\"b\\c\nd";
     const auto text = sw::health::render_metrics(s);
-    CHECK(text.find("start_worker_credentials_expiry_seconds") == std::string::npos);
+    CHECK(text.find("start_worker_credentials_expiry") == std::string::npos);
+    CHECK(text.find("start_worker_uptime_seconds") == std::string::npos);
+    CHECK(text.find("\nstart_worker_worker_starts_total 0\n") != std::string::npos);
     CHECK(text.find("start_worker_stage{stage=\"a\\\"b\\\\c\\nd\"} 1\n") != std::string::npos);
     CHECK(text.find("\nstart_worker_worker_running 0\n") != std::string::npos);
     CHECK(text.find("\nstart_worker_termination_notice 0\n") != std::string::npos);
@@ -319,4 +390,28 @@ TEST_CASE("health: listen values", "[health]") {
         CHECK(e.code() == sw::errc::config);
         CHECK(std::string(e.what()).find("health.listen: cannot bind") == 0);
     }
+}
+
+TEST_CASE("health: health.listen must be loopback unless allowRemote", "[health][config]") {
+    for (const std::string local :
+         {"127.0.0.1:9177", "127.1.2.3:0", "localhost:80", "[::1]:9177"}) {
+        INFO(local);
+        CHECK_NOTHROW(sw::health::check_listen(local, false));
+    }
+    for (const std::string remote :
+         {"0.0.0.0:9177", "10.1.2.3:9177", "[::]:9177", "[fe80::1]:80"}) {
+        INFO(remote);
+        try {
+            sw::health::check_listen(remote, false);
+            FAIL("accepted without allowRemote");
+        } catch (const sw::failure& e) {
+            CHECK(e.code() == sw::errc::config);
+            CHECK(std::string(e.what()).rfind("health.listen: \"" + remote + "\"", 0) == 0);
+            CHECK(std::string(e.what()).find("health.allowRemote") != std::string::npos);
+        }
+        CHECK_NOTHROW(sw::health::check_listen(remote, true));
+    }
+    // Malformed values are refused either way.
+    for (const bool allow : {false, true})
+        CHECK_THROWS_AS(sw::health::check_listen("example.com:80", allow), sw::failure);
 }
