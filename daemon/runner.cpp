@@ -670,6 +670,8 @@ struct runner::impl {
         platform::spawn_options so;
         so.argv = plan.argv;
         so.extra_env = plan.extra_env;
+        so.windows_service = plan.windows_service;
+        if (!plan.protocol_pipe.empty()) so.protocol_pipe = plan.protocol_pipe;
         child = platform::spawn(io.get_executor(), so);
         platform::disable_oom_killer(child->pid());
         if (provider) spawn(watch_termination());
@@ -961,7 +963,7 @@ struct runner::impl {
         if (password) log::add_secret(*password);
         std::vector<platform::autologin_edit> edits;
         try {
-            edits = platform::plan_autologin(autologin_root(), username);
+            edits = platform::plan_autologin(autologin_root(), username, password);
         } catch (const std::exception& e) {
             // A worker's message arrives on the protocol reader: never let it end the reader.
             log::error("Not configuring autologin for {}: {}", username, e.what());

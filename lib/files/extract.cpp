@@ -11,6 +11,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#ifdef _WIN32
+#include <io.h>
+#endif
 #include <memory>
 #include <stdexcept>
 #include <string_view>
@@ -28,6 +31,37 @@ constexpr std::uint64_t max_total_size = std::uint64_t{1} << 30;  // 1 GiB, all 
 constexpr std::uint64_t max_zip_entries = 100000;
 constexpr mode_t dir_mode = 0755;
 constexpr mode_t default_file_mode = 0644;
+
+#ifdef _WIN32
+// Windows (mingw-w64): zip entries carry Unix mode bits, whose symlink type the CRT does not
+// define; files are opened through the wide-character CRT (paths are UTF-16) and never
+// inherited; directories get Windows' default ACL (the POSIX mode has no meaning there).
+#ifndef S_IFLNK
+#define S_IFLNK 0120000
+#endif
+constexpr int open_flags = O_WRONLY | O_CREAT | O_TRUNC | O_BINARY | O_NOINHERIT;
+int open_file(const std::filesystem::path& p, mode_t) {
+    return ::_wopen(p.c_str(), open_flags, _S_IREAD | _S_IWRITE);
+}
+int make_dir(const std::filesystem::path& p, mode_t) {
+    return ::_wmkdir(p.c_str());
+}
+bool is_dir(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::is_directory(p, ec);
+}
+#else
+int open_file(const std::filesystem::path& p, mode_t mode) {
+    return ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+}
+int make_dir(const std::filesystem::path& p, mode_t mode) {
+    return ::mkdir(p.c_str(), mode);
+}
+bool is_dir(const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+#endif
 
 /// Thrown inside this file; extract_all adds "error extracting file <path>: ".
 struct item_error : std::runtime_error {
@@ -75,10 +109,9 @@ void make_dirs(const fs::path& dir, mode_t mode) {
     for (const auto& part : dir) {
         p /= part;
         if (part.empty() || part == "/") continue;
-        if (::mkdir(p.c_str(), mode) == 0) continue;
+        if (make_dir(p, mode) == 0) continue;
         const int err = errno;
-        struct stat st {};
-        if (err == EEXIST && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+        if (err == EEXIST && is_dir(p)) continue;
         throw item_error("mkdir " + p.string() + ": " + errno_text(err == EEXIST ? ENOTDIR : err));
     }
 }
@@ -87,7 +120,7 @@ void make_dirs(const fs::path& dir, mode_t mode) {
 class output_file {
   public:
     output_file(const fs::path& path, mode_t mode) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        fd_ = open_file(path, mode);
         if (fd_ < 0) fail(errno);
     }
     ~output_file() {
@@ -164,6 +197,19 @@ void check_existing_path(const fs::path& dest, const fs::path& rel, const std::s
     fs::path p = dest;
     for (auto it = rel.begin(); it != rel.end(); ++it) {
         p /= *it;
+#ifdef _WIN32
+        // Symbolic links and junctions through std::filesystem (no lstat in the CRT).
+        const auto link = fs::symlink_status(p, ec);
+        if (ec || !fs::exists(link)) return;  // nothing exists below here
+        bool directory = fs::is_directory(link);
+        if (fs::is_symlink(link)) {
+            const fs::path real = fs::weakly_canonical(p, ec);
+            if (ec || !inside(real, real_dest))
+                throw item_error("illegal file path in zip: " + name);
+            if (!fs::exists(p, ec)) return;  // dangling, but pointing inside
+            directory = fs::is_directory(p, ec);
+        }
+#else
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) return;  // nothing exists below here
         if (S_ISLNK(st.st_mode)) {
@@ -172,7 +218,9 @@ void check_existing_path(const fs::path& dest, const fs::path& rel, const std::s
                 throw item_error("illegal file path in zip: " + name);
             if (::stat(p.c_str(), &st) != 0) return;  // dangling, but pointing inside
         }
-        if (std::next(it) != rel.end() && !S_ISDIR(st.st_mode))
+        const bool directory = S_ISDIR(st.st_mode);
+#endif
+        if (std::next(it) != rel.end() && !directory)
             throw item_error("cannot extract " + name + ": " + p.string() + " is not a directory");
     }
 }
