@@ -175,9 +175,16 @@ void start_service(const std::string& name) {
     sc_handle svc(
         ::OpenServiceW(m.get(), widen(name).c_str(), SERVICE_START | SERVICE_QUERY_STATUS));
     if (!svc) throw_win32("error getting service " + name);
-    if (!::StartServiceW(svc.get(), 0, nullptr) &&
-        ::GetLastError() != ERROR_SERVICE_ALREADY_RUNNING)
-        throw_win32("error starting service " + name);
+    // While the SCM starts the automatic-start services at boot it may hold its database lock
+    // (ERROR_SERVICE_DATABASE_LOCKED): try again for up to 30 s before giving up.
+    for (int attempt = 1;; ++attempt) {
+        if (::StartServiceW(svc.get(), 0, nullptr)) return;
+        const DWORD err = ::GetLastError();
+        if (err == ERROR_SERVICE_ALREADY_RUNNING) return;
+        if (err != ERROR_SERVICE_DATABASE_LOCKED || attempt >= 30)
+            throw_win32("error starting service " + name, err);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
 }
 
 service_state query_service(const std::string& name) {

@@ -55,7 +55,8 @@ struct service_state {
     DWORD win32_exit_code = 0;
     DWORD service_specific_exit_code = 0;
 };
-/// StartServiceW on `name` (an already running service is fine). Throws std::system_error
+/// StartServiceW on `name` (an already running service is fine; a locked SCM database is tried
+/// again every second for up to 30 s, blocking the caller). Throws std::system_error
 /// "error opening service manager" / "error getting service <name>" / "error starting service
 /// <name>" as the Go runner words them.
 void start_service(const std::string& name);

@@ -7,6 +7,8 @@
 //       "fakeRecord" key (the config is JSON, as the runner writes it), exit code "fakeExit"
 //       (default 0) once graceful-termination arrives or stdin ends, or right after hello when
 //       "fakeExitAfterHello" is true.
+//   fake-worker-win --wait-scm
+//       waits until the SCM's database is unlocked (after boot), for the test script.
 //   fake-worker-win --service <name> --pipe <base> --record <file> [--exit N]
 //       service mode: runs as the SCM service <name>, opens <base>-input for writing and
 //       <base>-output for reading (as generic-worker's --worker-runner-protocol-pipe does), and
@@ -130,7 +132,26 @@ void WINAPI service_main(DWORD, LPSTR*) {
 
 }  // namespace
 
+/// Waits up to 60 s until the SCM's database is not locked (it is while the SCM starts the
+/// automatic-start services after boot; Wine's sc then fails silently). Exit 0 once unlocked.
+int wait_scm() {
+    for (int i = 0; i < 240; ++i) {
+        SC_HANDLE m = ::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_QUERY_LOCK_STATUS);
+        if (m) {
+            char buf[1024];
+            DWORD needed = 0;
+            auto* st = reinterpret_cast<QUERY_SERVICE_LOCK_STATUSW*>(buf);
+            const BOOL ok = ::QueryServiceLockStatusW(m, st, sizeof buf, &needed);
+            ::CloseServiceHandle(m);
+            if (ok && !st->fIsLocked) return 0;
+        }
+        ::Sleep(250);
+    }
+    return 1;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 2 && std::strcmp(argv[1], "--wait-scm") == 0) return wait_scm();
     if (argc >= 5 && std::strcmp(argv[1], "--service") == 0) {
         g_service = argv[2];
         for (int i = 3; i + 1 < argc; i += 2) {

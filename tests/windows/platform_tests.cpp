@@ -60,9 +60,6 @@ void dacl_checks(const std::string& dir) {
           "a DACL that grants Everyone read is refused, naming S-1-1-0");
     check(problem_of("O:SYD:P(A;;FA;;;OW)", user).find("owned by S-1-5-18") != std::string::npos,
           "a file owned by SYSTEM is refused");
-    check(
-        problem_of("O:" + user + "D:NO_ACCESS_CONTROL", user).find("no DACL") != std::string::npos,
-        "a NULL DACL is refused");
     {
         auto sd = win::security_descriptor_from_sddl(win::pipe_sddl(user), "pipe");
         BOOL present = FALSE, defaulted = FALSE;
