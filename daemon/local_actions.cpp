@@ -108,7 +108,7 @@ void local_actions::configure_autologin(const std::string& username,
     if (password) log::add_secret(*password);
     std::vector<platform::autologin_edit> edits;
     try {
-        edits = platform::plan_autologin(s_.ctx.filesystem_root, username);
+        edits = platform::plan_autologin(s_.ctx.filesystem_root, username, password);
     } catch (const std::exception& e) {
         // A worker's message arrives on the protocol reader: never let it end the reader.
         log::error("Not configuring autologin for {}: {}", username, e.what());

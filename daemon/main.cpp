@@ -8,6 +8,9 @@
 #include "lib/log/log.hpp"
 #include "platform/process.hpp"
 #include "version.hpp"
+#ifdef _WIN32
+#include "daemon/service_windows.hpp"
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,7 +27,11 @@ namespace {
 
 constexpr const char* usage_line =
     "Usage: start-worker [--once | --validate] <runnerConfig>\n"
-    "       start-worker --help | --version | --short-version\n";
+    "       start-worker --help | --version | --short-version\n"
+#ifdef _WIN32
+    "       start-worker --install-service <runnerConfig> | --uninstall-service\n"
+#endif
+    ;
 
 int usage_error(const std::string& why) {
     std::fprintf(stderr, "start-worker: %s\n%s", why.c_str(), usage_line);
@@ -64,7 +71,9 @@ std::string parse(int argc, char** argv, command_line& out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int start_worker_main(int argc, char** argv) {
     command_line cl;
     if (auto err = parse(argc, argv, cl); !err.empty()) return usage_error(err);
 
@@ -135,4 +144,14 @@ int main(int argc, char** argv) {
         sw::log::error("internal error: {}", e.what());
         return sw::to_int(sw::exit_code::internal);
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef _WIN32
+    return sw::daemon::windows_main(argc, argv, start_worker_main);
+#else
+    return start_worker_main(argc, argv);
+#endif
 }

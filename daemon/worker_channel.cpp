@@ -33,6 +33,8 @@ void worker_channel::start(const workers::start_plan& plan) {
     platform::spawn_options so;
     so.argv = plan.argv;
     so.extra_env = plan.extra_env;
+    so.windows_service = plan.windows_service;
+    if (!plan.protocol_pipe.empty()) so.protocol_pipe = plan.protocol_pipe;
     child_ = platform::spawn(s_.io.get_executor(), so);
     platform::disable_oom_killer(child_->pid());
     s_.counts.worker_started();

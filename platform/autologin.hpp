@@ -20,7 +20,11 @@ struct autologin_edit {
 /// ("/" normally, a temporary directory in tests). No display manager found, or nothing to
 /// change -> empty. Throws std::invalid_argument for a username that cannot go into an INI
 /// file (empty, whitespace, control characters, '#', ';', '=', '[' or ']').
-std::vector<autologin_edit> plan_autologin(const std::string& root, const std::string& username);
+/// `password` is used on Windows only (the LSA secret DefaultPassword; display managers need
+/// none). Windows: `root` "/" means the real Winlogon key under HKEY_LOCAL_MACHINE; any other
+/// root is a key path under HKEY_CURRENT_USER that stands in for it (tests).
+std::vector<autologin_edit> plan_autologin(const std::string& root, const std::string& username,
+                                           const std::optional<std::string>& password = {});
 
 /// Applies the edits: a backup "<file>.start-worker.bak" of an existing file, made only once,
 /// then an atomic replace keeping the file's mode (0644 for a new file). Throws

@@ -1,4 +1,4 @@
-// generic-worker (reference section 5.1), command mode only: service mode is Windows-only.
+// generic-worker (reference section 5.1): command mode everywhere, service mode on Windows.
 #include "lib/common/error.hpp"
 #include "lib/json/worker_config.hpp"
 #include "lib/workers/detail.hpp"
@@ -13,15 +13,29 @@ class generic_worker final : public worker_impl {
         : config_path_(required_key(w, "configPath")) {
         const auto path = optional_key(w, "path");
         const auto service = optional_key(w, "service");
-        optional_key(w, "protocolPipe");  // type-checked; only used by the Windows service mode
+        const auto pipe = optional_key(w, "protocolPipe");  // only used by service mode
+#ifdef _WIN32
+        if (service && !service->empty()) {
+            if (path && !path->empty())
+                throw config_error("worker.service",
+                                   "specify exactly one of worker.path and worker.service");
+            service_ = *service;
+            if (pipe && !pipe->empty()) protocol_pipe_ = *pipe;
+            return;
+        }
+#else
+        (void)pipe;
         if (service) throw config_error("worker.service", "only supported on Windows");
+#endif
         if (!path || path->empty())
             throw config_error("worker.path",
                                "missing (specify exactly one of worker.path and worker.service)");
         path_ = *path;
     }
 
-    std::string_view name() const override { return "generic-worker"; }
+    std::string_view name() const override {
+        return "generic-worker";
+    }
 
     void configure_run(run_state& s) const override {
         // Copied when the provider knows them; otherwise generic-worker uses its defaults.
@@ -55,12 +69,22 @@ class generic_worker final : public worker_impl {
 
     start_plan plan_start(const run_state& s) const override {
         auto p = plan_with_config(config_path_, s);
+        if (!service_.empty()) {
+            // Service mode: the service runs generic-worker with its own arguments
+            // (--worker-runner-protocol-pipe); argv only names it in the log.
+            p.argv = {"service " + service_};
+            p.windows_service = service_;
+            p.protocol_pipe = protocol_pipe_;
+            return p;
+        }
         p.argv = {path_, "run", "--config", config_path_, "--with-worker-runner"};
         return p;
     }
 
   private:
     std::string path_;
+    std::string service_;
+    std::string protocol_pipe_ = "\\\\.\\pipe\\generic-worker";
     std::string config_path_;
 };
 

@@ -28,6 +28,10 @@ struct start_plan {
     std::string config_contents;
     /// Speaks the worker-runner protocol on stdin/stdout.
     bool protocol = true;
+    /// Windows service mode (generic-worker `worker.service`): the service to start instead of
+    /// argv (argv then only names it in logs), and the protocol pipes' base name.
+    std::string windows_service;
+    std::string protocol_pipe;
 };
 
 class worker_impl {

@@ -190,7 +190,8 @@ bool session_in_utmp(const std::string& user) {
 
 }  // namespace
 
-std::vector<autologin_edit> plan_autologin(const std::string& root, const std::string& username) {
+std::vector<autologin_edit> plan_autologin(const std::string& root, const std::string& username,
+                                           const std::optional<std::string>& /*password*/) {
     check_username(username);
     const fs::path etc = fs::path(root) / "etc";
     std::vector<autologin_edit> edits;

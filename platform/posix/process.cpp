@@ -290,6 +290,9 @@ std::string find_on_path(const std::string& name) {
 }
 
 std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_options& opts) {
+    if (!opts.windows_service.empty())
+        throw std::system_error(ENOTSUP, std::generic_category(),
+                                "worker.service is only supported on Windows");
     if (opts.argv.empty())
         throw std::system_error(EINVAL, std::generic_category(), "cannot start an empty command");
     const std::string& argv0 = opts.argv.front();

@@ -1,0 +1,2 @@
+// Boost.JSON compiled into the Windows build (the cross-build links no compiled Boost library).
+#include <boost/json/src.hpp>

@@ -1,0 +1,175 @@
+// Windows private and atomic files (reference worker-runner.md sections 3 and 9.3): files with
+// credentials get an owner-only protected DACL (the Go runner's D:PAI(A;;FA;;;OW), owner = us)
+// and are checked on read as the POSIX mode is; replaced atomically with MoveFileExW
+// (MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) after FlushFileBuffers.
+#include "platform/fs.hpp"
+
+#include "lib/common/error.hpp"
+#include "platform/windows/security.hpp"
+#include "platform/windows/win.hpp"
+
+#include <fmt/format.h>
+
+#include <aclapi.h>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+namespace sw::platform {
+
+namespace {
+
+using win::handle;
+using win::throw_win32;
+using win::widen;
+
+/// Opens an existing file for reading, not following a reparse point (symbolic link).
+handle open_for_read(const std::string& path, DWORD& err) {
+    handle h(::CreateFileW(widen(path).c_str(), GENERIC_READ | READ_CONTROL,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                           OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+    err = h ? ERROR_SUCCESS : ::GetLastError();
+    return h;
+}
+
+/// "" if `h` is a regular file (not a directory, device, pipe or reparse point).
+std::string not_regular(HANDLE h, const std::string& path) {
+    if (::GetFileType(h) != FILE_TYPE_DISK) return path + " is not a regular file";
+    BY_HANDLE_FILE_INFORMATION info{};
+    if (!::GetFileInformationByHandle(h, &info)) return path + " is not a regular file";
+    if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+        return path + " is a symbolic link or junction";
+    if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) return path + " is a directory";
+    return {};
+}
+
+std::string read_all(HANDLE h, const std::string& path, std::size_t max_size) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        DWORD n = 0;
+        if (!::ReadFile(h, buf, sizeof buf, &n, nullptr)) throw_win32("reading " + path);
+        if (n == 0) break;
+        if (out.size() + n > max_size)
+            throw failure(exit_code::config,
+                          fmt::format("{}: larger than {} bytes", path, max_size));
+        out.append(buf, n);
+    }
+    return out;
+}
+
+/// The owner-only check of an open file; "" if fine.
+std::string private_problem(HANDLE h, const std::string& path) {
+    PSECURITY_DESCRIPTOR sd = nullptr;
+    const DWORD rc =
+        ::GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                          nullptr, nullptr, nullptr, nullptr, &sd);
+    if (rc != ERROR_SUCCESS)
+        return path + ": cannot read its security descriptor: " + win::win32_error(rc).message();
+    std::unique_ptr<void, win::local_free> guard(sd);
+    return win::private_descriptor_problem(sd, win::current_user_sid(), path);
+}
+
+std::string parent_dir(const std::string& path) {
+    const auto slash = path.find_last_of("/\\");
+    if (slash == std::string::npos) return ".";
+    if (slash == 0 || (slash == 2 && path[1] == ':')) return path.substr(0, slash + 1);
+    return path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string read_config_file(const std::string& path, std::size_t max_size) {
+    // The Go runner checks the runner config's mode on POSIX only; on Windows the file must be
+    // a regular file that we can read (provisioning usually writes it as an administrator).
+    DWORD err = 0;
+    handle h = open_for_read(path, err);
+    if (!h) {
+        if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+            throw failure(exit_code::config, path + ": no such file");
+        if (err == ERROR_ACCESS_DENIED) {
+            // CreateFileW on a directory fails with access denied without backup semantics.
+            const DWORD attrs = ::GetFileAttributesW(widen(path).c_str());
+            if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+                throw failure(exit_code::config, path + " is a directory, not a config file");
+        }
+        throw failure(exit_code::refused, fmt::format("cannot read runner config file {}: {}", path,
+                                                      win::win32_error(err).message()));
+    }
+    if (auto problem = not_regular(h.get(), path); !problem.empty())
+        throw failure(exit_code::config, problem);
+    return read_all(h.get(), path, max_size);
+}
+
+bool read_private_file(const std::string& path, std::size_t max_size, std::string& out) {
+    DWORD err = 0;
+    handle h = open_for_read(path, err);
+    if (!h) {
+        if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND) return false;
+        if (err == ERROR_ACCESS_DENIED)
+            throw failure(exit_code::refused, path + ": " + win::win32_error(err).message());
+        throw_win32("opening " + path, err);
+    }
+    if (auto problem = not_regular(h.get(), path); !problem.empty())
+        throw failure(exit_code::refused, problem);
+    if (auto problem = private_problem(h.get(), path); !problem.empty())
+        throw failure(exit_code::refused, problem);
+    out = read_all(h.get(), path, max_size);
+    return true;
+}
+
+void write_private_file_atomic(const std::string& path, std::string_view contents) {
+    const std::string tmp = path + ".tmp";
+    const std::wstring wtmp = widen(tmp);
+    if (!::DeleteFileW(wtmp.c_str()) && ::GetLastError() != ERROR_FILE_NOT_FOUND)
+        throw_win32("removing " + tmp);
+    auto sd =
+        win::security_descriptor_from_sddl(win::private_file_sddl(win::current_user_sid()), tmp);
+    SECURITY_ATTRIBUTES sa{sizeof sa, sd.get(), FALSE};
+    handle h(::CreateFileW(wtmp.c_str(), GENERIC_WRITE, 0, &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
+                           nullptr));
+    if (!h) throw_win32("creating " + tmp);
+    try {
+        while (!contents.empty()) {
+            DWORD n = 0;
+            const DWORD chunk =
+                static_cast<DWORD>(std::min<std::size_t>(contents.size(), 1u << 30));
+            if (!::WriteFile(h.get(), contents.data(), chunk, &n, nullptr))
+                throw_win32("writing " + tmp);
+            contents.remove_prefix(n);
+        }
+        if (!::FlushFileBuffers(h.get())) throw_win32("syncing " + tmp);
+        h.reset();
+        if (!::MoveFileExW(wtmp.c_str(), widen(path).c_str(),
+                           MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+            throw_win32("renaming " + tmp + " to " + path);
+    } catch (...) {
+        h.reset();
+        ::DeleteFileW(wtmp.c_str());
+        throw;
+    }
+}
+
+std::string move_aside(const std::string& path) {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    ::gmtime_s(&tm, &now);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    std::string target = path + ".bad-" + stamp;
+    for (int n = 2; ::GetFileAttributesW(widen(target).c_str()) != INVALID_FILE_ATTRIBUTES; ++n)
+        target = path + ".bad-" + stamp + "-" + std::to_string(n);
+    if (!::MoveFileExW(widen(path).c_str(), widen(target).c_str(), MOVEFILE_WRITE_THROUGH))
+        throw_win32("moving " + path + " aside to " + target);
+    return target;
+}
+
+void make_parent_dirs(const std::string& path) {
+    const std::string dir = parent_dir(path);
+    if (dir == ".") return;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(widen(dir)), ec);
+    if (ec) throw std::system_error(ec, "creating directory " + dir);
+}
+
+}  // namespace sw::platform
