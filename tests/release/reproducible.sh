@@ -10,6 +10,8 @@
 #   REPRO_CCACHE=1    let ccache serve the builds (faster, but cannot catch a non-deterministic
 #                     compiler run)
 #   KEEP=1            keep the two clones (their paths are printed)
+#   AGAINST=<file>    also compare with a release's SHA256SUMS (e.g. dist/SHA256SUMS of the
+#                     release that made the tag): rebuilding the tag gives the released bytes
 # Cost: two Release builds from scratch; the script prints each build's wall time.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,5 +52,13 @@ done
 # It really was the release's artifacts: the binary and the .deb are there.
 ls "$a"/start-worker-*-linux-amd64 "$a"/start-worker_*_amd64.deb >/dev/null ||
   { echo "FAILED: no Linux binary or .deb in dist/"; fail=1; }
+if [ -n "${AGAINST:-}" ]; then
+  against=$(cd "$(dirname "$AGAINST")" && pwd)/$(basename "$AGAINST")
+  if (cd "$a" && sha256sum --ignore-missing -c "$against"); then
+    echo "ok: the rebuilt artifacts match $AGAINST"
+  else
+    echo "FAILED: the rebuilt artifacts differ from $AGAINST"; fail=1
+  fi
+fi
 [ "${KEEP:-0}" = 1 ] && say "kept $work"
 if [ "$fail" = 0 ]; then say "PASSED: two builds of $commit are byte-identical"; else say "FAILED"; exit 1; fi
