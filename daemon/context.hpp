@@ -20,6 +20,12 @@ struct context {
     /// display-manager paths (autologin) are relative to, "/" in production, so integration
     /// tests edit fixture files instead of /etc.
     std::string filesystem_root = "/";
+
+    /// Where the journald and syslog log destinations send their datagrams (systemd's and
+    /// glibc's paths). Not read from the environment: tests of the destinations bind their own
+    /// socket and pass it to log::configure (tests/lib/log/destinations_test.cpp).
+    std::string journald_socket = "/run/systemd/journal/socket";
+    std::string syslog_socket = "/dev/log";
 };
 
 /// Reads the test hooks from the environment: START_WORKER_TEST_TIME_SCALE (anything that is

@@ -13,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/stat.h>
 
 namespace sw::daemon {
 
@@ -39,9 +38,9 @@ event local_actions::load_state() {
     ev.deadline = s_.st.credentials_expire;
     // For the machine's "did the requested reboot happen" (state::reboot_happened).
     ev.boot_time = platform::system_boot_time();
-    struct stat sb {};
-    if (::stat(s_.store->path().c_str(), &sb) == 0)
-        ev.state_written = wall_clock::from_time_t(sb.st_mtime);
+    // Whole seconds, as the boot time (/proc/stat btime) has them.
+    if (const auto written = s_.store->written_at())
+        ev.state_written = std::chrono::floor<std::chrono::seconds>(*written);
     return ev;
 }
 
@@ -79,7 +78,7 @@ workers::start_plan local_actions::prepare_worker(bool resumed) {
         try {
             files::extract_all(st.files);
         } catch (const std::exception& e) {
-            throw failure(exit_code::config, e.what());
+            throw failure(errc::config, e.what());
         }
     }
     auto plan = s_.worker->plan_start(st);

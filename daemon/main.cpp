@@ -1,8 +1,10 @@
 // start-worker: argv, configuration loading, and the event loop.
 #include "daemon/context.hpp"
+#include "daemon/exit_status.hpp"
 #include "daemon/runner.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 #include "platform/process.hpp"
 #include "version.hpp"
@@ -85,6 +87,15 @@ int main(int argc, char** argv) {
         sw::log::info("Loading worker-runner configuration from {}", cl.config);
         auto cfg = sw::config::load_runner_config(cl.config);
         for (const auto& s : sw::config::secret_values(cfg)) sw::log::add_secret(s);
+        // The destination is known: the lines held until now come out in its format.
+        auto ctx = sw::daemon::read_context(cl.what == command_line::mode::once);
+        const auto dest = sw::log::parse_destination(cfg.logging_implementation);
+        sw::log::configure({.dest = dest.value_or(sw::log::destination::stdio),
+                            .journald_socket = ctx.journald_socket,
+                            .syslog_socket = ctx.syslog_socket});
+        if (!dest)
+            sw::log::warn("Unrecognized logging implementation {} (falling back to stdio)",
+                          cfg.logging_implementation);
         if (cl.what == command_line::mode::validate) {
             const auto text = sw::config::normalized_redacted(cfg);
             std::fwrite(text.data(), 1, text.size(), stdout);
@@ -92,12 +103,11 @@ int main(int argc, char** argv) {
             return 0;
         }
 
-        sw::platform::ignore_sigpipe();
+        sw::platform::prepare_process();
         int code = sw::to_int(sw::exit_code::internal);
         {
             boost::asio::io_context io;
-            auto r = std::make_unique<sw::daemon::runner>(
-                io, std::move(cfg), sw::daemon::read_context(cl.what == command_line::mode::once));
+            auto r = std::make_unique<sw::daemon::runner>(io, std::move(cfg), std::move(ctx));
             boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
                 code = c;
                 if (e) {
@@ -105,7 +115,7 @@ int main(int argc, char** argv) {
                         std::rethrow_exception(e);
                     } catch (const sw::failure& f) {
                         sw::log::error("{}", f.what());
-                        code = sw::to_int(f.code());
+                        code = sw::to_int(sw::daemon::exit_code_for(f.code()));
                     } catch (const std::exception& ex) {
                         sw::log::error("internal error: {}", ex.what());
                         code = sw::to_int(sw::exit_code::internal);
@@ -120,7 +130,7 @@ int main(int argc, char** argv) {
         return code;
     } catch (const sw::failure& f) {
         sw::log::error("{}", f.what());
-        return sw::to_int(f.code());
+        return sw::to_int(sw::daemon::exit_code_for(f.code()));
     } catch (const std::exception& e) {
         sw::log::error("internal error: {}", e.what());
         return sw::to_int(sw::exit_code::internal);

@@ -31,16 +31,6 @@ event failed_event(state::failure_class c, std::string reason) {
     return ev;
 }
 
-bool is_cancellation(std::exception_ptr e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& se) {
-        return se.code() == asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
-}
-
 }  // namespace
 
 bool is_cancellation(const std::exception& e) {
@@ -49,8 +39,6 @@ bool is_cancellation(const std::exception& e) {
 }
 
 state::failure_class classify(const std::exception& e) {
-    if (const auto* api = dynamic_cast<const tc::api_error*>(&e); api && api->status() != 0)
-        return state::classify_http_status(api->status());
     if (const auto* f = dynamic_cast<const failure*>(&e)) return state::class_of(f->code());
     return state::failure_class::internal;
 }
@@ -62,49 +50,55 @@ void operations::start(std::string name, op_kind kind, asio::awaitable<std::opti
     it->kind = kind;
     it->action = action;
     asio::co_spawn(io_, std::move(op),
-                   asio::bind_cancellation_slot(
-                       it->signal.slot(), [this, it, then = std::move(then)](
-                                              std::exception_ptr e, std::optional<event> r) {
-                           const bool cancelled = it->cancelled || (e && is_cancellation(e));
-                           const std::string name = it->name;
-                           it->done = true;
-                           // The signal is erased after this handler returns: never under its own
-                           // slot.
-                           asio::post(io_, [this, it] { ops_.erase(it); });
-                           if (e && !cancelled) {
-                               try {
-                                   std::rethrow_exception(e);
-                               } catch (const failure& f) {
-                                   push_(failed_event(classify(f), f.what()));
-                               } catch (const std::exception& ex) {
-                                   push_(failed_event(classify(ex), name + ": " + ex.what()));
-                               } catch (...) {
-                                   push_(failed_event(state::failure_class::internal,
-                                                      name + ": unknown exception"));
-                               }
-                           } else if (cancelled) {
-                               log::debug("{} cancelled", name);
-                           } else if (r) {
-                               push_(std::move(*r));
-                           }
-                           if (then) then();
-                       }));
+                   asio::bind_cancellation_slot(it->signal.slot(),
+                                                [this, it, then = std::move(then)](
+                                                    std::exception_ptr e, std::optional<event> r) {
+                                                    complete(it, e, std::move(r));
+                                                    if (then) then();
+                                                }));
+}
+
+void operations::complete(std::list<entry>::iterator it, std::exception_ptr e,
+                          std::optional<event> r) {
+    it->done = true;
+    const std::string name = it->name;
+    const bool cancelled = it->cancelled;
+    // The entry (and its signal) goes after this handler has returned, never under its slot.
+    asio::post(io_, [this, it] { ops_.erase(it); });
+    if (cancelled) {
+        // Whatever it ended with: the machine has moved on (state/lifecycle.hpp, `cancel`).
+        log::debug("{}: cancelled", name);
+        return;
+    }
+    if (!e) {
+        if (r) push_(std::move(*r));
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const failure& f) {
+        push_(failed_event(classify(f), f.what()));  // lib's messages name what failed
+    } catch (const std::exception& ex) {
+        push_(failed_event(classify(ex), name + ": " + ex.what()));
+    } catch (...) {
+        push_(failed_event(state::failure_class::internal, name + ": unknown exception"));
+    }
 }
 
 void operations::cancel(op_kind kind) {
-    for (auto& o : ops_) {
-        if (o.kind != kind || o.cancelled || o.done) continue;
-        o.cancelled = true;
-        o.signal.emit(asio::cancellation_type::terminal);
-    }
+    for (auto& o : ops_)
+        if (o.kind == kind) cancel(o);
 }
 
 void operations::cancel(state::action_type action) {
-    for (auto& o : ops_) {
-        if (o.action != action || o.cancelled || o.done) continue;
-        o.cancelled = true;
-        o.signal.emit(asio::cancellation_type::terminal);
-    }
+    for (auto& o : ops_)
+        if (o.action == action) cancel(o);
+}
+
+void operations::cancel(entry& o) {
+    if (o.cancelled || o.done) return;
+    o.cancelled = true;
+    o.signal.emit(asio::cancellation_type::terminal);
 }
 
 std::size_t operations::in_flight(op_kind kind) const {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <list>
 #include <optional>
@@ -28,8 +29,8 @@ enum class op_kind {
 };
 
 /// The class of a failure an operation let out (the machine decides what follows): a
-/// Taskcluster answer by its HTTP status (state::classify_http_status), another sw::failure by
-/// its exit code (state::class_of), anything else internal.
+/// sw::failure (a Taskcluster answer included: lib/tc classifies its HTTP status) by its error
+/// code (state::class_of), anything else internal.
 state::failure_class classify(const std::exception& e);
 
 /// True for the operation_aborted an operation sees once it is cancelled: operations that
@@ -47,8 +48,8 @@ class operations {
 
     /// Starts `op` as its own operation, performing the machine's action `action` (if any).
     /// Its result (an event, or nullopt for none) is pushed; an exception it lets out is
-    /// pushed as `failed` with the failure's class (classify()) unless the operation was
-    /// cancelled, in which case nothing is pushed. `then` runs after the completion, whatever
+    /// pushed as `failed` with the failure's class (classify()). Once cancelled (cancel()),
+    /// nothing it ends with is pushed. `then` runs after the completion, whatever
     /// it was (the run loop continues a batch).
     void start(std::string name, op_kind kind,
                boost::asio::awaitable<std::optional<state::event>> op,
@@ -77,6 +78,10 @@ class operations {
         bool cancelled = false;
         bool done = false;  ///< completed; erased once its handler has returned
     };
+    void complete(std::list<entry>::iterator it, std::exception_ptr e,
+                  std::optional<state::event> r);
+    void cancel(entry& o);
+
     boost::asio::io_context& io_;
     sink push_;
     std::list<entry> ops_;  ///< stable addresses: each signal outlives its operation

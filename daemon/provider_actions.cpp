@@ -26,7 +26,7 @@ awaitable<std::optional<event>> provider_actions::configure() {
     s_.remember_secrets();
     s_.proof = co_await s_.provider->identity_proof(s_.st);
     if (s_.provider->registers()) {
-        if (!s_.proof) throw failure(exit_code::internal, "provider gave no identity proof");
+        if (!s_.proof) throw failure(errc::internal, "provider gave no identity proof");
         // Credentials come from registerWorker; the rest is checked after it.
     } else {
         s_.check_identity();

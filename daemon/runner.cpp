@@ -4,6 +4,7 @@
 // operations (one cancellation slot per action; completions become events).
 #include "daemon/runner.hpp"
 
+#include "daemon/exit_status.hpp"
 #include "daemon/local_actions.hpp"
 #include "daemon/observability.hpp"
 #include "daemon/operations.hpp"
@@ -115,9 +116,6 @@ struct runner::impl {
         log::info("Starting start-worker with provider {} and worker {}", cfg.provider_type,
                   cfg.worker_implementation);
         for (const auto& k : cfg.unknown_keys) log::warn("Ignoring unknown config key {}", k);
-        if (cfg.logging_implementation != "stdio")
-            log::warn("Unrecognized logging implementation {} (falling back to stdio)",
-                      cfg.logging_implementation);
         if (!cfg.cache_over_restarts.empty()) s.store.emplace(cfg.cache_over_restarts);
         providers::apply_environment(s.pctx);
         s.pctx.time_scale = s.ctx.time_scale;
@@ -128,9 +126,9 @@ struct runner::impl {
             obs.start_health();
         } catch (const failure& f) {
             log::error("{}", f.what());
-            co_return to_int(f.code());
+            co_return to_int(exit_code_for(f.code()));
         }
-        platform::disable_oom_killer(::getpid());
+        platform::disable_oom_killer();
         ops.start("watching for stop signals", op_kind::background, watch_signals());
         obs.start_watchdog(ops);
 
@@ -147,6 +145,7 @@ struct runner::impl {
             auto acts = s.fsm->resume(ev);
             if (auto now_status = s.fsm->status(); now_status != status) {
                 status = std::move(now_status);
+                log::info("Status: {}", status);
                 obs.status(status);
             }
             for (auto& a : acts) actions.push_back(std::move(a));
@@ -214,9 +213,8 @@ struct runner::impl {
                 perform(a);
             } catch (const std::exception& e) {
                 // An operation's failure is its completion; a command's own failure is logged
-                // and does not change the run (state/lifecycle.hpp). Operations come first in
-                // action_type, before `cancel`.
-                if (a.type < action_type::cancel)
+                // and does not change the run (state/lifecycle.hpp).
+                if (state::is_operation(a.type))
                     push_failed(classify(e), e.what());
                 else
                     log::error("{} failed: {}", to_string(a.type), e.what());

@@ -1,6 +1,7 @@
 #include "daemon/session.hpp"
 
 #include "lib/common/error.hpp"
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 
 namespace sw::daemon {
@@ -9,11 +10,13 @@ void session::remember_secrets() const {
     log::add_secret(st.creds.access_token);
     log::add_secret(st.creds.certificate);
     log::add_secret(st.registration_secret);
+    log::set_identity(st.worker_pool_id, st.worker_group, st.worker_id);
 }
 
 void session::check_identity() {
     if (auto why = check_provider_results(st); !why.empty())
-        throw failure(exit_code::internal, why);
+        throw failure(errc::internal, why);
+    log::set_identity(st.worker_pool_id, st.worker_group, st.worker_id);
     log::info("Identified as worker {}/{}", st.worker_group, st.worker_id);
 }
 

@@ -56,10 +56,10 @@ struct session {
 
     /// A Taskcluster client for the run's root URL, with the worker's credentials or none.
     tc::client tc_client(bool authenticated) {
-        tc::client c(http, st.root_url,
-                     authenticated ? std::optional<credentials>(st.creds) : std::nullopt);
-        if (ctx.time_scale != 1.0) c.set_retry_scale(ctx.time_scale);  // test hook
-        return c;
+        tc::client_options o;
+        o.retry_scale = ctx.time_scale;  // test hook
+        return tc::client(http, st.root_url,
+                          authenticated ? std::optional<credentials>(st.creds) : std::nullopt, o);
     }
 
     /// Registers the run's secret values with the log's redaction.

@@ -1,5 +1,6 @@
 #include "daemon/worker_channel.hpp"
 
+#include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 #include "platform/system.hpp"
 
@@ -72,6 +73,7 @@ awaitable<std::optional<event>> worker_channel::read_loop() {
     while (true) {
         const std::size_t n = co_await child_->read_some(buf.data(), buf.size());
         if (n == 0) break;
+        log::batch_scope burst;  // one wake-up of the log writer per read, not per line
         dec.feed(std::string_view(buf.data(), n));
     }
     dec.finish();

@@ -44,7 +44,7 @@ class child_process {
 };
 
 /// Starts a process. Throws std::system_error ("cannot start <argv0>: <reason>") when it cannot
-/// be started (not found, not executable). With pipes, it calls ignore_sigpipe() first.
+/// be started (not found, not executable). With pipes, it calls prepare_process() first.
 std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spawn_options& opts);
 
 /// Runs a command to completion (host shutdown/reboot commands). Returns the exit code, or -1
@@ -52,10 +52,12 @@ std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spaw
 boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
                                         const std::vector<std::string>& argv, std::string& error);
 
-/// Sets SIGPIPE to SIG_IGN for the whole process (idempotent), so that writing to a worker
-/// that has exited gives EPIPE (write_all -> false) instead of killing the daemon. Children get
-/// SIGPIPE back at its default disposition. The daemon calls this once at start-up.
-void ignore_sigpipe();
+/// Prepares this process to run workers over pipes (idempotent); the daemon calls it once at
+/// start-up. POSIX: SIGPIPE is ignored for the whole process, so that writing to a worker that
+/// has exited gives EPIPE (write_all -> false) instead of killing the daemon; children get
+/// SIGPIPE back at its default disposition. Windows: nothing is needed (a broken pipe is an
+/// error code there).
+void prepare_process();
 
 /// The absolute path of `name` on PATH, or "" (names with a '/' are returned as they are).
 std::string find_on_path(const std::string& name);

@@ -16,6 +16,8 @@ std::optional<time_point> system_boot_time();
 /// Best effort: protect process `pid` from the OOM killer (Linux: "-1000" into
 /// /proc/<pid>/oom_score_adj). Returns the error, which the caller only logs (as the Go runner).
 std::error_code disable_oom_killer(int pid);
+/// The same for this process (what the daemon calls at start-up). Windows: nothing to do.
+std::error_code disable_oom_killer();
 
 /// systemd's notify protocol, reimplemented (no libsystemd): a datagram to $NOTIFY_SOCKET.
 /// Every call is a no-op when NOTIFY_SOCKET is unset.

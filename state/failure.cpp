@@ -1,5 +1,7 @@
 #include "state/failure.hpp"
 
+#include "lib/common/error.hpp"
+
 namespace sw::state {
 
 std::string_view to_string(failure_class c) {
@@ -18,14 +20,6 @@ std::string_view to_string(failure_class c) {
     return "?";
 }
 
-failure_class classify_http_status(unsigned status) {
-    if (status == 0 || status >= 500 || status == 408 || status == 429)
-        return failure_class::retryable;
-    if (status == 401 || status == 403) return failure_class::refused;
-    if (status >= 400) return failure_class::permanent;
-    return failure_class::internal;
-}
-
 exit_code exit_code_for(failure_class c) {
     switch (c) {
         case failure_class::retryable:
@@ -41,17 +35,25 @@ exit_code exit_code_for(failure_class c) {
     return exit_code::internal;
 }
 
-failure_class class_of(exit_code c) {
-    switch (c) {
-        case exit_code::unavailable:
-            return failure_class::retryable;
-        case exit_code::refused:
-            return failure_class::refused;
-        case exit_code::config:
-            return failure_class::config;
-        default:
-            return failure_class::internal;
+failure_class class_of(std::error_code ec) noexcept {
+    if (ec.category() == error_category()) {
+        switch (static_cast<errc>(ec.value())) {
+            case errc::unavailable:
+                return failure_class::retryable;
+            case errc::refused:
+                return failure_class::refused;
+            case errc::permanent:
+                return failure_class::permanent;
+            case errc::config:
+                return failure_class::config;
+            case errc::internal:
+                return failure_class::internal;
+        }
+        return failure_class::internal;
     }
+    if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
+        return failure_class::refused;
+    return failure_class::internal;
 }
 
 bool restart_can_fix(failure_class c) {

@@ -4,6 +4,8 @@
 // the lifecycle (state/lifecycle.hpp) decides what follows.
 #include "lib/common/exit_codes.hpp"
 
+#include <system_error>
+
 #include <string_view>
 
 namespace sw::state {
@@ -17,17 +19,15 @@ enum class failure_class {
 };
 std::string_view to_string(failure_class c);
 
-/// A Taskcluster (or metadata service) HTTP status after the client's retries: 0 (no response,
-/// a timeout) and 5xx, 408 and 429 are retryable; 401 and 403 are refused; every other 4xx is
-/// permanent. 2xx/3xx never reach this (they are not failures): they map to internal.
-failure_class classify_http_status(unsigned status);
-
-/// The exit code a start-up failure of this class ends the process with (CONTRACT.md table).
+/// The exit code a failure of this class ends the process with (CONTRACT.md table). The one
+/// failure -> exit code mapping: daemon/exit_status.hpp goes through it too.
 exit_code exit_code_for(failure_class c);
 
-/// The class of a failure that lib reports as an exit code (sw::failure::code()): 69 ->
-/// retryable, 77 -> refused, 78 -> config, anything else -> internal.
-failure_class class_of(exit_code c);
+/// The class of a failure that lib reports as an error code (sw::failure::code(), see
+/// lib/common/error.hpp): errc::unavailable -> retryable, refused -> refused, permanent ->
+/// permanent, config -> config; EACCES/EPERM from the OS -> refused (a file we may not touch);
+/// anything else (another OS error, an unknown value) -> internal.
+failure_class class_of(std::error_code ec) noexcept;
 
 /// True when restarting the runner could make the same start-up succeed (a retryable failure,
 /// or a bug that may not recur). refused/permanent/config need an operator.

@@ -8,10 +8,8 @@
 
 #include <boost/json/parse.hpp>
 
-#include <cerrno>
 #include <stdexcept>
 #include <system_error>
-#include <unistd.h>
 
 namespace sw::state {
 
@@ -100,24 +98,27 @@ std::optional<persisted> store::load() const {
         if (!platform::read_private_file(path_, max_state_bytes, text)) return std::nullopt;
         return deserialize(text);
     } catch (const failure& f) {
-        if (f.code() != exit_code::config) throw;  // unsafe owner or mode: refused, not repaired
+        if (f.code() != errc::config) throw;  // unsafe owner or mode: refused, not repaired
         problem = f.what();
     } catch (const std::invalid_argument& e) {
         problem = e.what();
     }
     const std::string bad = platform::move_aside(path_);
-    throw failure(exit_code::config, "state file " + path_ + " is unusable (" + problem +
-                                         "); moved it aside to " + bad);
+    throw failure(errc::config, "state file " + path_ + " is unusable (" + problem +
+                                    "); moved it aside to " + bad);
 }
 
 void store::save(const persisted& p) const {
     platform::make_parent_dirs(path_);
-    platform::write_private_file_atomic(path_, serialize(p));
+    platform::write_private_file_atomic(path_, serialize(p), fault_);
 }
 
 void store::remove() const {
-    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
-        throw std::system_error(errno, std::generic_category(), "removing " + path_);
+    platform::remove_file(path_);
+}
+
+std::optional<time_point> store::written_at() const {
+    return platform::file_mtime(path_);
 }
 
 }  // namespace sw::state

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 
 namespace sw {
 
@@ -11,20 +10,25 @@ const clock& real_clock() {
     return c;
 }
 
+const monotonic_clock& real_monotonic_clock() {
+    static const steady_clock_source c;
+    return c;
+}
+
 std::string format_rfc3339_ms(time_point t) {
     using namespace std::chrono;
-    const auto ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count();
-    auto secs = static_cast<std::time_t>(ms_total / 1000);
-    long ms = static_cast<long>(ms_total % 1000);
-    if (ms < 0) {
-        ms += 1000;
-        secs -= 1;
-    }
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
+    // The civil calendar of <chrono> (no gmtime_r); floor, so that times before 1970 keep a
+    // positive millisecond field.
+    const auto ms = floor<milliseconds>(t);
+    const auto day = floor<days>(ms);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{ms - day};
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
     return buf;
 }
 

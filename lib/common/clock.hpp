@@ -38,6 +38,34 @@ class manual_clock final : public clock {
 /// The process-wide real clock.
 const clock& real_clock();
 
+/// Monotonic time for measuring elapsed durations (retry deadlines): never jumps, does not
+/// count suspend. Injected like `clock` so tests decide what "elapsed" is.
+using steady_time_point = std::chrono::steady_clock::time_point;
+
+class monotonic_clock {
+  public:
+    virtual ~monotonic_clock() = default;
+    virtual steady_time_point now() const = 0;
+};
+
+class steady_clock_source final : public monotonic_clock {
+  public:
+    steady_time_point now() const override { return std::chrono::steady_clock::now(); }
+};
+
+/// A monotonic clock that only moves when told to.
+class manual_monotonic_clock final : public monotonic_clock {
+  public:
+    steady_time_point now() const override { return now_; }
+    void advance(std::chrono::steady_clock::duration d) { now_ += d; }
+
+  private:
+    steady_time_point now_{};
+};
+
+/// The process-wide real monotonic clock (std::chrono::steady_clock).
+const monotonic_clock& real_monotonic_clock();
+
 /// "2006-01-02T15:04:05.000Z" (what Taskcluster and the Go runner write).
 std::string format_rfc3339_ms(time_point t);
 /// Parses RFC 3339 date-times as Taskcluster sends them ("...Z", optional fraction, or an

@@ -57,15 +57,18 @@ const std::vector<section_doc>& provider_docs() {
          }},
         {"aws",
          "An EC2 instance started by worker-manager: identity from the instance metadata "
-         "service (IMDSv2), spot termination notices forwarded to the worker.",
+         "service (IMDSv2), spot termination notices forwarded to the worker (the "
+         "metadata service is polled every 5 s).",
          {}},
         {"google",
          "A GCE instance started by worker-manager: identity from the metadata server, "
-         "preemption notices forwarded to the worker.",
+         "preemption notices forwarded to the worker (a hanging GET on the metadata "
+         "server's preempted key: the notice arrives as soon as GCE sets it).",
          {}},
         {"azure",
          "An Azure VM started by worker-manager: identity from the VM tags and the attested "
-         "document, scheduled events forwarded to the worker.",
+         "document, scheduled events forwarded to the worker (polled every 1 s: an "
+         "eviction can give only 30 s of notice).",
          {}},
         {"aws-provisioner",
          "Legacy: an EC2 instance started by the aws-provisioner service (secret fetched with "
@@ -109,7 +112,9 @@ const std::vector<key_doc>& top_level_docs() {
          "worker configuration, merged under what worker-manager and secrets provide"},
         {"logging", t_map, false, "where the runner logs (default: stdio)"},
         {"logging.implementation", t_string, true,
-         "\"stdio\" (stderr); others fall back to stdio with a warning"},
+         "\"stdio\" (stderr, Go's format), \"json\" (stderr, one object per line), "
+         "\"journald\" (native socket), \"syslog\" (/dev/log); others fall back to stdio "
+         "with a warning"},
         {"getSecrets", "bool", false,
          "fetch worker-pool secrets from the secrets service (default true)"},
         {"cacheOverRestarts", "string or bool", false,

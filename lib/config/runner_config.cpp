@@ -64,7 +64,7 @@ void check_section_key(const object& o, std::string_view section, const key_doc&
             throw config_error(path_of(section, k.key), "missing");
         optional_string_map(o, section, k.key);
     } else {
-        throw failure(exit_code::internal, "undocumented key type " + std::string(k.type));
+        throw failure(errc::internal, "undocumented key type " + std::string(k.type));
     }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The runner configuration (reference section 3 plus CONTRACT.md's additions). Loading is
-// strict: every problem names its key path and throws sw::failure(exit_code::config), before any
+// strict: every problem names its key path and throws sw::failure(errc::config), before any
 // network call or file write.
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

@@ -41,7 +41,7 @@ constexpr std::size_t max_anchored_nodes = 10 * max_yaml_alias_expansions;
     std::string msg = source + ": ";
     if (line > 0) msg += "line " + std::to_string(line) + ": ";
     msg += what;
-    throw failure(exit_code::config, std::move(msg));
+    throw failure(errc::config, std::move(msg));
 }
 
 int line_of(const YAML::Mark& m) {
@@ -402,7 +402,10 @@ value yaml_to_json(std::string_view text, const std::string& source, key_lines* 
         std::istringstream in{std::string(text)};
         YAML::Parser parser(in);
         // Only the first document counts (as with the Go runner's yaml.Unmarshal).
-        if (!parser.HandleNextDocument(builder) || !builder.root) fail_at(source, 0, "is empty");
+        if (!parser.HandleNextDocument(builder) || !builder.root)
+            fail_at(source, 0,
+                    "is empty; a runner config needs at least `provider` (with its "
+                    "providerType) and `worker` (with its implementation)");
     } catch (const YAML::Exception& e) {
         fail_at(source, line_of(e.mark), e.msg);
     }

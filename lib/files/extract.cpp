@@ -3,20 +3,18 @@
 // does the second pass write anything.
 #include "lib/files/extract.hpp"
 
-#include <openssl/evp.h>
+#include "lib/common/base64.hpp"
+#include "platform/fs.hpp"
+
 #include <zip.h>
 
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
-#include <sys/stat.h>
 #include <system_error>
-#include <unistd.h>
 #include <utility>
 
 namespace sw::files {
@@ -26,94 +24,70 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t max_total_size = std::uint64_t{1} << 30;  // 1 GiB, all items together
 constexpr std::uint64_t max_zip_entries = 100000;
-constexpr mode_t dir_mode = 0755;
-constexpr mode_t default_file_mode = 0644;
+/// POSIX permission bits, as zip's "external attributes" carry them (the umask applies).
+using mode_bits = unsigned;
+constexpr mode_bits dir_mode = 0755;
+constexpr mode_bits default_file_mode = 0644;
+/// The file-type field of a Unix mode in a zip entry's external attributes (zip APPNOTE 4.4.15;
+/// the values of POSIX S_IFMT, S_IFREG, S_IFDIR, S_IFLNK).
+constexpr mode_bits zip_type_mask = 0170000;
+constexpr mode_bits zip_type_file = 0100000;
+constexpr mode_bits zip_type_dir = 0040000;
+constexpr mode_bits zip_type_symlink = 0120000;
 
 /// Thrown inside this file; extract_all adds "error extracting file <path>: ".
 struct item_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-bool is_base64_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-/// Go's base64.StdEncoding: padded, '\r' and '\n' ignored, anything else refused.
+/// Go's base64.StdEncoding, as item errors; the decoded size counts against the 1 GiB.
 std::string decode_base64(std::string_view in) {
-    std::string clean;
-    clean.reserve(in.size());
-    std::size_t pad = 0;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '\r' || c == '\n') continue;
-        // '=' only as the last one or two characters of the final quantum.
-        const bool ok = c == '=' ? pad < 2 : (pad == 0 && is_base64_char(c));
-        if (!ok) throw item_error("illegal base64 data at input byte " + std::to_string(i));
-        if (c == '=') ++pad;
-        clean += c;
+    try {
+        return base64_decode(in, max_total_size);
+    } catch (const std::length_error&) {
+        throw item_error("content is larger than 1 GiB");
+    } catch (const std::invalid_argument& e) {
+        throw item_error(e.what());
     }
-    if (clean.size() % 4 != 0)
-        throw item_error("illegal base64 data at input byte " + std::to_string(in.size()));
-    if (clean.size() / 4 * 3 > max_total_size) throw item_error("content is larger than 1 GiB");
-    std::string out(clean.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(clean.data()),
-                                  static_cast<int>(clean.size()));
-    if (n < 0) throw item_error("illegal base64 data");
-    out.resize(static_cast<std::size_t>(n) - pad);  // EVP_DecodeBlock counts padding as zeros
-    return out;
-}
-
-std::string errno_text(int err) {
-    return std::generic_category().message(err);
 }
 
 /// MkdirAll: creates `dir` and its missing parents with `mode` (umask applies).
-void make_dirs(const fs::path& dir, mode_t mode) {
-    fs::path p;
-    for (const auto& part : dir) {
-        p /= part;
-        if (part.empty() || part == "/") continue;
-        if (::mkdir(p.c_str(), mode) == 0) continue;
-        const int err = errno;
-        struct stat st {};
-        if (err == EEXIST && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
-        throw item_error("mkdir " + p.string() + ": " + errno_text(err == EEXIST ? ENOTDIR : err));
+void make_dirs(const fs::path& dir, mode_bits mode) {
+    try {
+        platform::make_directories(dir.string(), mode);
+    } catch (const std::system_error& e) {
+        throw item_error(e.what());
     }
 }
 
-/// A file descriptor closed on every path; close() reports the error of the final close.
+/// A file written through the platform, its errors as this file's item errors.
 class output_file {
   public:
-    output_file(const fs::path& path, mode_t mode) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd_ < 0) fail(errno);
-    }
-    ~output_file() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    output_file(const output_file&) = delete;
-    output_file& operator=(const output_file&) = delete;
-
+    output_file(const fs::path& path, mode_bits mode) : file_(open(path, mode)) {}
     void write(const char* p, std::size_t n) {
-        while (n > 0) {
-            const ssize_t w = ::write(fd_, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) fail(errno);
-            p += w;
-            n -= static_cast<std::size_t>(w);
+        try {
+            file_->write(std::string_view(p, n));
+        } catch (const std::system_error& e) {
+            throw item_error(e.what());
         }
     }
     void close() {
-        const int fd = std::exchange(fd_, -1);
-        if (::close(fd) != 0) fail(errno);
+        try {
+            file_->close();
+        } catch (const std::system_error& e) {
+            throw item_error(e.what());
+        }
     }
 
   private:
-    [[noreturn]] void fail(int err) { throw item_error(path_.string() + ": " + errno_text(err)); }
-    fs::path path_;
-    int fd_ = -1;
+    static std::unique_ptr<platform::output_file> open(const fs::path& path, mode_bits mode) {
+        try {
+            return std::make_unique<platform::output_file>(path.string(), mode);
+        } catch (const std::system_error& e) {
+            throw item_error(e.what());
+        }
+    }
+    std::unique_ptr<platform::output_file> file_;
 };
 
 // --- zip ---------------------------------------------------------------------------------
@@ -147,7 +121,7 @@ struct zip_entry {
     std::string name;
     fs::path target;
     bool dir;
-    mode_t mode;
+    mode_bits mode;
 };
 
 /// Whether `p` (lexically normal, absolute) is `base` or below it.
@@ -164,15 +138,16 @@ void check_existing_path(const fs::path& dest, const fs::path& rel, const std::s
     fs::path p = dest;
     for (auto it = rel.begin(); it != rel.end(); ++it) {
         p /= *it;
-        struct stat st {};
-        if (::lstat(p.c_str(), &st) != 0) return;  // nothing exists below here
-        if (S_ISLNK(st.st_mode)) {
+        auto st = fs::symlink_status(p, ec);
+        if (ec || !fs::exists(st)) return;  // nothing exists below here
+        if (fs::is_symlink(st)) {
             const fs::path real = fs::weakly_canonical(p, ec);
             if (ec || !inside(real, real_dest))
                 throw item_error("illegal file path in zip: " + name);
-            if (::stat(p.c_str(), &st) != 0) return;  // dangling, but pointing inside
+            st = fs::status(p, ec);
+            if (ec || !fs::exists(st)) return;  // dangling, but pointing inside
         }
-        if (std::next(it) != rel.end() && !S_ISDIR(st.st_mode))
+        if (std::next(it) != rel.end() && !fs::is_directory(st))
             throw item_error("cannot extract " + name + ": " + p.string() + " is not a directory");
     }
 }
@@ -193,12 +168,12 @@ std::vector<zip_entry> plan_zip(zip_t* z, const fs::path& dest, std::uint64_t& t
         zip_uint8_t opsys = 0;
         zip_uint32_t attr = 0;
         zip_file_get_external_attributes(z, i, 0, &opsys, &attr);
-        const mode_t unix_mode = opsys == ZIP_OPSYS_UNIX ? static_cast<mode_t>(attr >> 16) : 0;
-        const mode_t type = unix_mode & S_IFMT;
-        if (type == S_IFLNK) throw item_error("symbolic link in zip refused: " + name);
-        if (type != 0 && type != S_IFREG && type != S_IFDIR)
+        const mode_bits unix_mode = opsys == ZIP_OPSYS_UNIX ? mode_bits{attr >> 16} : 0;
+        const mode_bits type = unix_mode & zip_type_mask;
+        if (type == zip_type_symlink) throw item_error("symbolic link in zip refused: " + name);
+        if (type != 0 && type != zip_type_file && type != zip_type_dir)
             throw item_error("unsupported file type in zip: " + name);
-        const bool dir = type == S_IFDIR || (!name.empty() && name.back() == '/');
+        const bool dir = type == zip_type_dir || (!name.empty() && name.back() == '/');
 
         // Zip-Slip: relative, no ".." after normalisation, inside the destination.
         fs::path rel = fs::path(name).lexically_normal();
@@ -211,7 +186,7 @@ std::vector<zip_entry> plan_zip(zip_t* z, const fs::path& dest, std::uint64_t& t
             throw item_error("illegal file path in zip: " + name);
         if (rel != ".") check_existing_path(dest, rel, name);
 
-        const mode_t perm = unix_mode & 0777;
+        const mode_bits perm = unix_mode & 0777;
         entries.push_back(
             {i, name, target, dir, perm ? perm : (dir ? dir_mode : default_file_mode)});
         if (dir) continue;

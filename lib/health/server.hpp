@@ -37,7 +37,7 @@ inline constexpr std::size_t max_connections = 16;
 class server {
   public:
     /// Parses `listen` ("host:port", "[v6]:port"; the host an IP address or "localhost"; port 0
-    /// picks a free one) and binds it. Throws sw::failure(exit_code::config, "health.listen: ...")
+    /// picks a free one) and binds it. Throws sw::failure(errc::config, "health.listen: ...")
     /// if the value is malformed or cannot be bound. Serves nothing until start().
     server(boost::asio::any_io_executor ex, const std::string& listen,
            std::function<snapshot()> fn);

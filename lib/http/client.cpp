@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -33,7 +34,6 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
-#include <strings.h>
 #include <vector>
 
 namespace sw::http {
@@ -57,7 +57,7 @@ bool is_ip_literal(const std::string& host) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+    return boost::beast::iequals(a, b);
 }
 
 /// Methods that may be sent twice without changing the outcome (RFC 9110 9.2.2).

@@ -1,11 +1,11 @@
 // Proxy selection from HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 #include "lib/http/proxy.hpp"
 
+#include "lib/common/base64.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,39 +20,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return s;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = hex_value(s[i + 1]);
-            const int lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
-}
-
-std::string base64(std::string_view in) {
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 const char* env(const char* upper, const char* lower_name) {
@@ -134,27 +101,22 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 
 proxy parse_proxy(std::string_view text) {
     text = trim(text);
-    std::string_view rest = text;
-    const auto sep = text.find("://");
-    if (sep != std::string_view::npos) {
-        const auto scheme = ascii_lower(text.substr(0, sep));
-        if (scheme != "http") {
-            throw std::invalid_argument("unsupported proxy scheme \"" + scheme +
-                                        "\" (only http:// proxies are supported)");
-        }
-        rest = text.substr(sep + 3);
-    }
-    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    // Go's net/http: a proxy without a scheme ("host:port") is an http proxy.
+    const std::string full = text.find("://") == std::string_view::npos
+                                 ? "http://" + std::string(text)
+                                 : std::string(text);
+    url u;
+    std::string userinfo;
+    // The messages never quote the text: it may hold a password.
+    if (const auto problem = parse_url_parts(full, u, &userinfo); !problem.empty())
+        throw std::invalid_argument("bad proxy address (want http://host:port): " + problem);
+    if (u.scheme != "http")
+        throw std::invalid_argument("unsupported proxy scheme \"" + u.scheme +
+                                    "\" (only http:// proxies are supported)");
     proxy out;
-    const auto at = authority.rfind('@');
-    if (at != std::string_view::npos) {
-        out.authorization = "Basic " + base64(percent_decode(authority.substr(0, at)));
-        authority = authority.substr(at + 1);
-    }
-    if (!split_host_port(authority, out.host, out.port) || out.host.empty()) {
-        throw std::invalid_argument("bad proxy address (want http://host:port)");
-    }
-    if (out.port == 0) out.port = 80;
+    out.host = u.host;
+    out.port = u.port == 0 ? 80 : u.port;
+    if (!userinfo.empty()) out.authorization = "Basic " + base64_encode(userinfo);
     return out;
 }
 

@@ -28,6 +28,12 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host, std::uin
 /// naming the variable when its value is not a usable proxy URL.
 std::optional<proxy> proxy_from_environment(const url& u);
 
+/// Parses an absolute URL with Boost.URL (RFC 3986) into `out` (any scheme, lower-cased; port
+/// 0 when absent; target "/" when the path is empty). With `userinfo`, user info is accepted and
+/// stored there percent-decoded; without, it is refused. Returns "" or the problem (which
+/// never quotes the URL).
+std::string parse_url_parts(std::string_view text, url& out, std::string* userinfo);
+
 /// ASCII lower case.
 std::string ascii_lower(std::string_view s);
 

@@ -1,22 +1,22 @@
 #include "lib/log/log.hpp"
 
-#include "lib/json/worker_config.hpp"
+#include "lib/log/destination.hpp"
+#include "lib/log/formats.hpp"
+#include "lib/log/queue.hpp"
+#include "lib/log/redact.hpp"
+#include "platform/log_sinks.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
 
-#include <algorithm>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/sink.h>
+
 #include <atomic>
-#include <cerrno>
-#include <condition_variable>
 #include <cstdlib>
-#include <ctime>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
-#include <unistd.h>
+#include <optional>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -24,164 +24,208 @@ namespace sw::log {
 
 namespace {
 
-constexpr std::string_view redacted = "<redacted>";
-constexpr std::size_t min_secret_size = 4;
-
+using spdlog::details::log_msg;
 using capture_fn = std::function<void(level, std::string_view)>;
-using sink_fn = std::function<void(std::string_view)>;
 
-// "YYYY/MM/DD HH:MM:SS " in local time, as Go's log.LstdFlags. Cached per thread and second.
-std::string_view time_prefix(std::time_t now) {
-    thread_local std::time_t cached_at = -1;
-    thread_local char cached[32] = {};
-    thread_local std::size_t cached_size = 0;
-    if (now != cached_at) {
-        std::tm tm{};
-        ::localtime_r(&now, &tm);
-        cached_size = std::strftime(cached, sizeof cached, "%Y/%m/%d %H:%M:%S ", &tm);
-        cached_at = now;
-    }
-    return {cached, cached_size};
-}
-
-std::string format_line(std::string_view msg) {
-    const auto prefix = time_prefix(std::time(nullptr));
-    std::string line;
-    line.reserve(prefix.size() + msg.size() + 1);
-    line.append(prefix).append(msg).push_back('\n');
-    return line;
-}
-
-// The default destination: file descriptor 2, whole lines, retried on EINTR and short writes.
-void write_stderr(std::string_view line) {
-    while (!line.empty()) {
-        const auto n = ::write(STDERR_FILENO, line.data(), line.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;  // nowhere left to report it
-        }
-        line.remove_prefix(static_cast<std::size_t>(n));
+spdlog::level::level_enum to_spdlog(level l) {
+    switch (l) {
+        case level::debug:
+            return spdlog::level::debug;
+        case level::info:
+            return spdlog::level::info;
+        case level::warn:
+            return spdlog::level::warn;
+        default:
+            return spdlog::level::err;
     }
 }
 
-// The bounded queue between the threads that log and the one thread that writes. Callers never
-// wait for the destination: when the queue is full their message is dropped and counted, and
-// the writer reports the count once there is room again.
-class async_writer {
+std::string drop_notice_text(std::uint64_t n) {
+    return "start-worker: dropped " + std::to_string(n) +
+           " log messages (the log destination could not keep up)";
+}
+
+/// Sets the thread's current structured fields for one scope.
+class fields_scope {
   public:
-    /// Queues a formatted line; false if it was dropped.
-    bool push(std::string line) {
-        {
-            std::lock_guard lock(mu_);
-            // One message always fits into an empty queue, however long.
-            if (!queue_.empty() &&
-                (queue_.size() >= max_queued_messages || bytes_ + line.size() > max_queued_bytes)) {
-                ++dropped_pending_;
-                dropped_total_.fetch_add(1, std::memory_order_relaxed);
-                return false;
-            }
-            bytes_ += line.size();
-            queue_.push_back(entry{std::move(line), dropped_pending_});
-            dropped_pending_ = 0;
-            ++pushed_;
-            start_locked();
-        }
-        wake_.notify_one();
-        return true;
+    explicit fields_scope(const boost::json::object* f) : saved_(current_fields()) {
+        current_fields() = f;
     }
-
-    bool flush(std::chrono::milliseconds timeout) {
-        std::unique_lock lock(mu_);
-        if (!thread_.joinable()) return dropped_pending_ == 0;
-        const auto target = pushed_;
-        wake_.notify_one();  // a pending drop notice is written even if nothing else comes
-        return idle_.wait_for(lock, timeout,
-                              [&] { return written_ >= target && dropped_pending_ == 0; });
-    }
-
-    std::uint64_t dropped() const { return dropped_total_.load(std::memory_order_relaxed); }
-
-    void set_sink(sink_fn fn) {
-        std::lock_guard lock(mu_);
-        sink_ = fn ? std::make_shared<const sink_fn>(std::move(fn)) : nullptr;
-    }
+    ~fields_scope() { current_fields() = saved_; }
+    fields_scope(const fields_scope&) = delete;
+    fields_scope& operator=(const fields_scope&) = delete;
 
   private:
-    struct entry {
-        std::string line;
-        std::uint64_t dropped_before = 0;  // messages dropped just before this one
-    };
-
-    void start_locked() {
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    }
-
-    static std::string drop_notice(std::uint64_t n) {
-        return format_line("start-worker: dropped " + std::to_string(n) +
-                           " log messages (the log destination could not keep up)");
-    }
-
-    // The writer thread. Never ends: the process-wide writer lives as long as the process.
-    void run() {
-        std::unique_lock lock(mu_);
-        for (;;) {
-            wake_.wait(lock, [&] { return !queue_.empty() || dropped_pending_ > 0; });
-            const auto sink = sink_;
-            const auto emit = [&](std::string_view text) {
-                if (sink)
-                    (*sink)(text);
-                else
-                    write_stderr(text);
-            };
-            if (queue_.empty()) {
-                // Drops with nothing queued after them: the queue has room again, say so.
-                const auto n = std::exchange(dropped_pending_, 0);
-                lock.unlock();
-                emit(drop_notice(n));
-                lock.lock();
-                idle_.notify_all();
-                continue;
-            }
-            entry e = std::move(queue_.front());
-            queue_.pop_front();
-            bytes_ -= e.line.size();
-            lock.unlock();
-            if (e.dropped_before > 0) emit(drop_notice(e.dropped_before));
-            emit(e.line);
-            lock.lock();
-            ++written_;
-            idle_.notify_all();
-        }
-    }
-
-    std::mutex mu_;
-    std::condition_variable wake_;  // the writer waits for work
-    std::condition_variable idle_;  // flush() waits for the writer
-    std::deque<entry> queue_;
-    std::size_t bytes_ = 0;
-    std::uint64_t dropped_pending_ = 0;  // dropped since the last accepted message
-    std::uint64_t pushed_ = 0;
-    std::uint64_t written_ = 0;
-    std::atomic<std::uint64_t> dropped_total_{0};
-    std::shared_ptr<const sink_fn> sink_;
-    std::thread thread_;
+    const boost::json::object* saved_;
 };
 
-// Process-wide logging state. One mutex guards it; the common paths (no secrets, no capture)
-// only read two atomics before taking it.
+// A journald or syslog socket, reconnected once when the daemon behind it restarted.
+struct datagram_destination {
+    std::string path;
+    platform::log_datagram_socket socket;
+
+    std::error_code send(std::string_view d) {
+        auto ec = socket.send(d);
+        if (ec == std::errc::connection_refused || ec == std::errc::not_connected) {
+            std::error_code cec;
+            auto s = platform::log_datagram_socket::connect(path, cec);
+            if (cec) return ec;
+            socket = std::move(s);
+            ec = socket.send(d);
+        }
+        return ec;
+    }
+};
+
+bool too_large(std::error_code ec) {
+    return ec == std::errc::message_size || ec == std::errc::no_buffer_space;
+}
+
+// The destination's rendering of a drop notice, with a formatter of its own (the writer thread
+// calls it outside the sink's lock).
+bounded_queue::notice_fn make_notice_fn(std::shared_ptr<spdlog::formatter> f) {
+    return [f](std::uint64_t n, std::string& out) {
+        fields_scope scope(nullptr);
+        const std::string text = drop_notice_text(n);
+        spdlog::memory_buf_t buf;
+        f->format(log_msg(spdlog::source_loc{}, "start-worker", spdlog::level::warn, text), buf);
+        out.append(buf.data(), buf.size());
+    };
+}
+
+// The one spdlog sink: redacts, formats with the destination's formatter and queues the record
+// (or holds it until the destination is known). Calls are serialised by its mutex. (Not
+// spdlog's base_sink: that builds a pattern_formatter nobody here uses, ~200 KB of code.)
+class queue_sink final : public spdlog::sinks::sink {
+  public:
+    explicit queue_sink(bounded_queue& q) : q_(q) {}
+
+    /// Sets the destination's formatter and releases the held records.
+    void configure(std::unique_ptr<spdlog::formatter> f) {
+        std::lock_guard lock(mutex_);
+        formatter_ = std::move(f);
+        configured_ = true;
+        std::vector<held> records = std::move(held_);
+        held_.clear();
+        held_bytes_ = 0;
+        for (const auto& h : records) {
+            fields_scope scope(h.fields ? &*h.fields : nullptr);
+            emit_locked(log_msg(h.time, spdlog::source_loc{}, "start-worker", h.lvl, h.msg));
+        }
+        if (const auto n = std::exchange(held_dropped_, 0))
+            emit_locked(log_msg(spdlog::source_loc{}, "start-worker", spdlog::level::warn,
+                                drop_notice_text(n)));
+    }
+
+    bool configured() {
+        std::lock_guard lock(mutex_);
+        return configured_;
+    }
+
+    /// The current formatter's rendering of a drop notice.
+    bounded_queue::notice_fn notice_formatter() {
+        std::lock_guard lock(mutex_);
+        return make_notice_fn(formatter_->clone());
+    }
+
+    void log(const log_msg& msg) override {
+        std::lock_guard lock(mutex_);
+        if (configured_) {
+            emit_locked(msg);
+            return;
+        }
+        // Before the destination is known: hold, bounded.
+        if (held_.size() >= max_held_messages ||
+            held_bytes_ + msg.payload.size() > max_held_bytes) {
+            ++held_dropped_;
+            dropped_held_total_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        held h;
+        h.lvl = msg.level;
+        h.time = msg.time;
+        h.msg.assign(msg.payload.data(), msg.payload.size());
+        if (const auto* f = current_fields()) h.fields = *f;
+        held_bytes_ += h.msg.size();
+        held_.push_back(std::move(h));
+    }
+    void flush() override {}
+    /// The destination decides the format: spdlog patterns do not apply.
+    void set_pattern(const std::string&) override {}
+    void set_formatter(std::unique_ptr<spdlog::formatter> f) override {
+        std::lock_guard lock(mutex_);
+        formatter_ = std::move(f);
+    }
+
+  public:
+    std::atomic<std::uint64_t> dropped_held_total_{0};
+
+  private:
+    struct held {
+        spdlog::level::level_enum lvl{};
+        spdlog::log_clock::time_point time;
+        std::string msg;
+        std::optional<boost::json::object> fields;
+    };
+
+    // Redacts the message and the fields, formats, queues. Called with mutex_ held.
+    void emit_locked(const log_msg& msg) {
+        log_msg m = msg;
+        if (redact_into(std::string_view(msg.payload.data(), msg.payload.size()), redacted_))
+            m.payload = redacted_;
+        const auto* raw = current_fields();
+        std::optional<boost::json::object> clean;
+        if (raw && fields_need_redaction(*raw)) {
+            clean.emplace(*raw);
+            redact_fields(*clean);
+        }
+        fields_scope scope(clean ? &*clean : raw);
+        buf_.clear();
+        formatter_->format(m, buf_);
+        q_.push(std::string_view(buf_.data(), buf_.size()));
+        // Keep the scratch buffers unless one huge record made them large.
+        if (buf_.capacity() > (1u << 20)) buf_ = spdlog::memory_buf_t{};
+        if (redacted_.capacity() > (1u << 20)) redacted_ = std::string{};
+    }
+
+    std::mutex mutex_;
+    std::unique_ptr<spdlog::formatter> formatter_;
+    bounded_queue& q_;
+    bool configured_ = false;
+    std::vector<held> held_;
+    std::size_t held_bytes_ = 0;
+    std::uint64_t held_dropped_ = 0;
+    std::string redacted_;      // scratch, reused
+    spdlog::memory_buf_t buf_;  // scratch, reused
+};
+
+// Process-wide logging state.
 struct state {
-    std::mutex mu;
-    std::vector<std::string> secrets;  // sorted, unique
+    bounded_queue queue{max_queued_messages, max_queued_bytes};
+    std::shared_ptr<queue_sink> sink = std::make_shared<queue_sink>(queue);
+    spdlog::logger logger{"start-worker", sink};
+    std::mutex mu;  // guards capture, who, configure()
     std::shared_ptr<const capture_fn> capture;
-    std::atomic<bool> have_secrets{false};
-    std::atomic<bool> debug_enabled{false};
-    async_writer writer;
+    std::atomic<bool> have_capture{false};
+    identity_source who;
+    // stdio and syslog show whole seconds: the kernel tick's clock is enough, and cheaper.
+    std::atomic<bool> coarse_time{false};
+    bounded_queue::deliver_fn test_sink;  // set_sink_for_testing: replaces any destination
 };
 
 // Never destroyed: the writer thread may still be blocked on a stuck destination at exit.
 state& st() {
-    static state* s = new state;
+    static state* s = [] {
+        auto* p = new state;
+        p->logger.set_level(spdlog::level::info);
+        return p;
+    }();
     return *s;
+}
+
+spdlog::log_clock::time_point now(const state& s) {
+    return s.coarse_time.load(std::memory_order_relaxed) ? platform::coarse_wall_clock()
+                                                         : spdlog::log_clock::now();
 }
 
 // A normal exit (return from main, std::exit) first writes what is queued, for a bounded time.
@@ -189,129 +233,114 @@ struct flush_at_exit {
     ~flush_at_exit() { flush(); }
 } flusher;
 
-void add_one_secret(state& s, std::string secret) {
-    if (secret.size() < min_secret_size) return;
-    auto it = std::lower_bound(s.secrets.begin(), s.secrets.end(), secret);
-    if (it != s.secrets.end() && *it == secret) return;
-    s.secrets.insert(it, std::move(secret));
-}
-
-// `text` as it appears inside a JSON string: without the surrounding quotes.
-std::string json_escaped(std::string quoted) {
-    if (quoted.size() >= 2) quoted = quoted.substr(1, quoted.size() - 2);
-    return quoted;
+void deliver_to_stderr(const batch& b) {
+    (void)platform::write_stderr(b.bytes);  // nowhere left to report a failure
 }
 
 }  // namespace
 
+std::optional<destination> parse_destination(std::string_view name) {
+    if (name == "stdio") return destination::stdio;
+    if (name == "json") return destination::json;
+    if (name == "journald") return destination::journald;
+    if (name == "syslog") return destination::syslog;
+    return std::nullopt;
+}
+
 void init() {
-    st().debug_enabled = std::getenv("START_WORKER_DEBUG") != nullptr;
+    st().logger.set_level(std::getenv("START_WORKER_DEBUG") != nullptr ? spdlog::level::debug
+                                                                       : spdlog::level::info);
 }
 
-void add_secret(std::string_view secret) {
-    if (secret.size() < min_secret_size) return;
+void configure(const destination_options& opts) {
     auto& s = st();
-    std::lock_guard lock(s.mu);
-    add_one_secret(s, std::string(secret));
-    // A secret also appears escaped when it is part of JSON text (a certificate inside a
-    // config dump, a token with a quote or a '<' in it): redact those spellings too.
-    add_one_secret(s, json_escaped(boost::json::serialize(boost::json::string(secret))));
-    add_one_secret(s, json_escaped(sw::json::to_sorted_json(boost::json::string(secret))));
-    s.have_secrets = !s.secrets.empty();
-}
-
-std::string redact(std::string_view msg) {
-    auto& s = st();
-    if (!s.have_secrets.load(std::memory_order_acquire)) return std::string(msg);
-
-    // Collect the byte ranges covered by any secret, then replace each maximal covered range
-    // once. Overlapping or adjacent secrets therefore never leave a fragment behind.
-    std::vector<std::pair<std::size_t, std::size_t>> hits;
-    {
-        std::lock_guard lock(s.mu);
-        for (const auto& secret : s.secrets) {
-            bool had_hit = false;  // hits.back() is this secret's previous occurrence
-            for (auto pos = msg.find(secret); pos != std::string_view::npos;
-                 pos = msg.find(secret, pos + 1)) {
-                const std::size_t end = pos + secret.size();
-                if (had_hit && pos <= hits.back().second)
-                    hits.back().second = end;  // overlaps it ("aaaa" in "aaaaaa")
-                else
-                    hits.emplace_back(pos, end);
-                had_hit = true;
-            }
+    // Called again (tests): what the previous destination still has queued goes there first.
+    if (s.sink->configured()) (void)s.queue.flush(std::chrono::seconds(1));
+    std::unique_lock lock(s.mu);
+    std::unique_ptr<spdlog::formatter> f;
+    bounded_queue::deliver_fn deliver = deliver_to_stderr;
+    std::string fallback;  // why a socket destination fell back to stderr
+    if (opts.dest == destination::journald || opts.dest == destination::syslog) {
+        const bool journald = opts.dest == destination::journald;
+        auto d = std::make_shared<datagram_destination>();
+        d->path = journald ? opts.journald_socket : opts.syslog_socket;
+        std::error_code ec;
+        d->socket = platform::log_datagram_socket::connect(d->path, ec);
+        if (ec) {
+            fallback = fmt::format("Cannot log to {} ({}): logging to stderr instead", d->path,
+                                   ec.message());
+        } else if (journald) {
+            f = make_journald_formatter(&s.who);
+            deliver = [d](const batch& b) {
+                for (std::size_t i = 0; i < b.size(); ++i) {
+                    const auto rec = b.record(i);
+                    auto ec = d->send(rec);
+                    if (too_large(ec)) ec = d->socket.send_through_memfd(rec);
+                    if (ec) (void)d->send(truncate_journald_entry(rec));
+                }
+            };
+        } else {
+            f = make_syslog_formatter(platform::current_pid());
+            deliver = [d](const batch& b) {
+                for (std::size_t i = 0; i < b.size(); ++i) (void)d->send(b.record(i));
+            };
         }
+    } else if (opts.dest == destination::json) {
+        f = make_json_formatter(&s.who);
     }
-    if (hits.empty()) return std::string(msg);
-    std::sort(hits.begin(), hits.end());
-    std::string out;
-    out.reserve(msg.size());
-    std::size_t done = 0;  // bytes of msg already handled
-    std::size_t i = 0;
-    while (i < hits.size()) {
-        std::size_t begin = hits[i].first;
-        std::size_t end = hits[i].second;
-        for (++i; i < hits.size() && hits[i].first <= end; ++i) end = std::max(end, hits[i].second);
-        out.append(msg.substr(done, begin - done));
-        out.append(redacted);
-        done = end;
-    }
-    out.append(msg.substr(done));
-    return out;
+    if (!f) f = make_stdio_formatter();
+    if (s.test_sink) deliver = s.test_sink;
+    s.coarse_time.store(
+        opts.dest == destination::stdio || opts.dest == destination::syslog || !fallback.empty(),
+        std::memory_order_relaxed);
+    // The queue's destination first: the held records released next go there.
+    s.queue.set_destination(std::move(deliver), make_notice_fn(f->clone()));
+    s.sink->configure(std::move(f));
+    lock.unlock();
+    if (!fallback.empty()) warn("{}", fallback);
+}
+
+void set_identity(std::string_view worker_pool_id, std::string_view worker_group,
+                  std::string_view worker_id) {
+    st().who.set(
+        identity{std::string(worker_pool_id), std::string(worker_group), std::string(worker_id)});
 }
 
 void write(level lvl, std::string_view msg) {
     // Go's log writes one message per call; its trailing newlines are not part of it.
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.remove_suffix(1);
     auto& s = st();
-    std::shared_ptr<const capture_fn> capture;
-    {
-        std::lock_guard lock(s.mu);
-        capture = s.capture;
+    if (s.have_capture.load(std::memory_order_acquire)) {
+        std::shared_ptr<const capture_fn> capture;
+        {
+            std::lock_guard lock(s.mu);
+            capture = s.capture;
+        }
+        // A capture hook receives every level (tests assert debug lines too) instead of the
+        // destination, synchronously.
+        if (capture) {
+            (*capture)(lvl, redact(msg));
+            return;
+        }
     }
-    // A capture hook receives every level (tests assert debug lines too) instead of stderr,
-    // synchronously.
-    if (capture) {
-        (*capture)(lvl, redact(msg));
-        return;
-    }
-    if (lvl == level::debug && !s.debug_enabled.load(std::memory_order_relaxed)) return;
-    // Redacted and time-stamped here, in the caller's order; written by the writer thread.
-    s.writer.push(format_line(redact(msg)));
+    s.logger.log(now(s), spdlog::source_loc{}, to_spdlog(lvl),
+                 spdlog::string_view_t(msg.data(), msg.size()));
 }
 
 void structured(const boost::json::object& body) {
-    write(level::info, to_unstructured(body));
-}
-
-std::string to_unstructured(const boost::json::object& body) {
-    std::string text_payload;
-    std::vector<const boost::json::key_value_pair*> others;
-    others.reserve(body.size());
-    for (const auto& kv : body) {
-        if (kv.key() == "textPayload" && kv.value().is_string()) {
-            text_payload = std::string(kv.value().get_string());
-            continue;
-        }
-        others.push_back(&kv);
+    auto& s = st();
+    if (s.have_capture.load(std::memory_order_acquire)) {
+        boost::json::object clean = body;
+        redact_fields(clean);
+        write(level::info, to_unstructured(clean));
+        return;
     }
-    std::sort(others.begin(), others.end(),
-              [](const auto* a, const auto* b) { return a->key() < b->key(); });
-
-    std::string out = text_payload;
-    std::string_view sep = text_payload.empty() ? "" : "; ";
-    for (const auto* kv : others) {
-        out += sep;
-        out += kv->key();
-        out += ": ";
-        if (kv->value().is_string())
-            out += kv->value().get_string();
-        else
-            out += sw::json::to_sorted_json(kv->value());
-        sep = "; ";
-    }
-    if (out.empty()) return "{}";
-    return out;
+    std::string_view payload;
+    if (const auto* t = body.if_contains("textPayload"); t && t->is_string())
+        payload = t->get_string();
+    fields_scope scope(&body);
+    s.logger.log(now(s), spdlog::source_loc{}, spdlog::level::info,
+                 spdlog::string_view_t(payload.data(), payload.size()));
 }
 
 void set_capture(std::function<void(level, std::string_view)> fn) {
@@ -321,18 +350,46 @@ void set_capture(std::function<void(level, std::string_view)> fn) {
         s.capture = std::make_shared<const capture_fn>(std::move(fn));
     else
         s.capture.reset();
+    s.have_capture.store(s.capture != nullptr, std::memory_order_release);
 }
 
 std::uint64_t dropped_count() {
-    return st().writer.dropped();
+    auto& s = st();
+    return s.queue.dropped() + s.sink->dropped_held_total_.load(std::memory_order_relaxed);
 }
 
 bool flush(std::chrono::milliseconds timeout) {
-    return st().writer.flush(timeout);
+    auto& s = st();
+    if (!s.sink->configured()) configure({});
+    return s.queue.flush(timeout);
+}
+
+batch_scope::batch_scope() {
+    bounded_queue::begin_deferral();
+}
+batch_scope::~batch_scope() {
+    st().queue.end_deferral();
 }
 
 void set_sink_for_testing(std::function<void(std::string_view)> fn) {
-    st().writer.set_sink(std::move(fn));
+    auto& s = st();
+    {
+        std::lock_guard lock(s.mu);
+        if (fn) {
+            s.test_sink = [fn = std::move(fn)](const batch& b) {
+                for (std::size_t i = 0; i < b.size(); ++i) fn(b.record(i));
+            };
+        } else {
+            s.test_sink = nullptr;
+        }
+    }
+    if (!s.sink->configured()) {
+        configure({});
+        return;
+    }
+    std::lock_guard lock(s.mu);
+    s.queue.set_destination(s.test_sink ? s.test_sink : deliver_to_stderr,
+                            s.sink->notice_formatter());
 }
 
 }  // namespace sw::log

@@ -19,7 +19,7 @@ auto with_prefix(std::string prefix, F fetch) -> decltype(fetch()) {
     } catch (const failure& e) {
         throw failure(e.code(), prefix + e.what());
     } catch (const std::invalid_argument& e) {
-        throw failure(exit_code::config, prefix + e.what());
+        throw failure(errc::config, prefix + e.what());
     }
 }
 

@@ -41,7 +41,7 @@ class aws_provisioner_provider final : public provider {
         } catch (const failure& e) {
             throw failure(e.code(), std::string("could not query user data: ") + e.what());
         } catch (const std::invalid_argument& e) {
-            throw failure(exit_code::config, std::string("could not query user data: ") + e.what());
+            throw failure(errc::config, std::string("could not query user data: ") + e.what());
         }
         log::add_secret(ud.security_token);
         const auto secret = co_await take_secret(ud);
@@ -129,7 +129,7 @@ class aws_provisioner_provider final : public provider {
             req.headers.emplace_back("Accept", "application/json");
             const auto resp = co_await send_with_retries(ctx_, req, rs);
             if (resp.status == 401 || resp.status == 403)
-                throw failure(exit_code::refused,
+                throw failure(errc::refused,
                               "GET " + url + ": HTTP status " + std::to_string(resp.status));
             secret = parse::aws_provisioner_secret_from_json(body_or_throw(resp, "GET", url));
         } catch (const failure& e) {
@@ -138,7 +138,7 @@ class aws_provisioner_provider final : public provider {
                                       redacted(e.what(), ud.security_token)));
         } catch (const std::invalid_argument& e) {
             get_error = std::make_exception_ptr(
-                failure(exit_code::unavailable,
+                failure(errc::unavailable,
                         std::string("could not get the aws-provisioner secret: ") + e.what()));
         }
         try {

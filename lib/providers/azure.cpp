@@ -16,7 +16,9 @@ namespace {
 constexpr std::string_view instance_path = "/metadata/instance?api-version=2025-04-07";
 constexpr std::string_view attested_path = "/metadata/attested/document?api-version=2025-04-07";
 constexpr std::string_view events_path = "/metadata/scheduledevents?api-version=2020-07-01";
-constexpr auto events_poll_interval = std::chrono::milliseconds(5'000);
+/// Every second, as the Go runner polls: an eviction (spot, Preempt) can give only 30 s of
+/// notice (Microsoft's advice for scheduled events). Stated in --help (config_docs.cpp).
+constexpr auto events_poll_interval = std::chrono::milliseconds(1'000);
 /// The first scheduled-events call may take up to 120 s while the service starts.
 constexpr auto events_timeout = std::chrono::milliseconds(150'000);
 /// The look before the worker starts waits less: the watcher covers a slow first answer.
@@ -37,7 +39,7 @@ class azure_provider final : public provider {
             inst = parse::azure_instance_from_json(text);
             id = parse::azure_identity_from_tags(inst.tags);
         } catch (const std::invalid_argument& e) {
-            throw failure(exit_code::config, svc_.url(instance_path) + ": " + e.what());
+            throw failure(errc::config, svc_.url(instance_path) + ": " + e.what());
         }
         vm_name_ = inst.name;
         fill_state(inst, id, state);
@@ -54,7 +56,7 @@ class azure_provider final : public provider {
         try {
             co_return boost::json::object{{"document", parse::azure_attested_signature(text)}};
         } catch (const std::invalid_argument& e) {
-            throw failure(exit_code::unavailable, svc_.url(attested_path) + ": " + e.what());
+            throw failure(errc::unavailable, svc_.url(attested_path) + ": " + e.what());
         }
     }
 

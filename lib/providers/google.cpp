@@ -38,9 +38,9 @@ class google_provider final : public provider {
             if (auto missing = parse::first_missing_field(ud); !missing.empty())
                 throw std::invalid_argument("missing " + std::string(missing));
         } catch (const std::invalid_argument& e) {
-            throw failure(exit_code::config, "error querying GCE metadata " +
-                                                 svc_.url("/instance/attributes/taskcluster") +
-                                                 ": " + e.what());
+            throw failure(errc::config, "error querying GCE metadata " +
+                                            svc_.url("/instance/attributes/taskcluster") + ": " +
+                                            e.what());
         }
         boost::json::object md{{"instance-id", id}};
         md["project-id"] = co_await get("/project/project-id");
@@ -101,9 +101,8 @@ class google_provider final : public provider {
                 log::debug("polling for termination-time");
                 const auto resp = co_await svc_.get_once(path, {}, hanging_get_timeout);
                 if (resp.status < 200 || resp.status >= 300)
-                    throw failure(
-                        exit_code::unavailable,
-                        "GET " + svc_.url(path) + ": HTTP status " + std::to_string(resp.status));
+                    throw failure(errc::unavailable, "GET " + svc_.url(path) + ": HTTP status " +
+                                                         std::to_string(resp.status));
                 outage.succeeded();
                 backoff = std::chrono::milliseconds(1'000);
                 if (parse::gce_preempted(resp.body)) {

@@ -56,8 +56,8 @@ boost::asio::awaitable<http::response> send_with_retries(const context& ctx, htt
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
         if (elapsed + scaled(ctx, delay) > budget)
-            throw failure(exit_code::unavailable, req.method + " " + req.url + ": " + problem +
-                                                      " (gave up after retrying)");
+            throw failure(errc::unavailable, req.method + " " + req.url + ": " + problem +
+                                                 " (gave up after retrying)");
         log::debug("{} {}: {}; retrying", req.method, req.url, problem);
         co_await sleep_scaled(ctx, delay);
         delay = std::min(rs.max_delay,
@@ -70,7 +70,7 @@ std::string body_or_throw(const http::response& resp, std::string_view method,
                           const std::string& url) {
     if (resp.status >= 200 && resp.status < 300) return resp.body;
     if (resp.status == 404) throw metadata_not_found(url);
-    throw failure(exit_code::unavailable,
+    throw failure(errc::unavailable,
                   std::string(method) + " " + url + ": HTTP status " + std::to_string(resp.status));
 }
 

@@ -19,7 +19,7 @@ namespace sw::providers {
 class metadata_not_found : public failure {
   public:
     explicit metadata_not_found(const std::string& url)
-        : failure(exit_code::unavailable, url + ": 404 Not Found") {}
+        : failure(errc::unavailable, url + ": 404 Not Found") {}
 };
 
 struct retry_settings {

@@ -6,6 +6,7 @@
 #endif
 
 #include "lib/http/client.hpp"
+#include "lib/log/redact.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -20,12 +21,12 @@
 
 namespace sw::tc {
 
-std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, std::mt19937_64& rng) {
+std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, random_source& random) {
     const int exponent = std::clamp(n, 1, 40) - 1;
     const double raw = static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent);
     const double capped = std::min(raw, static_cast<double>(p.cap.count()));
     std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    return std::chrono::milliseconds(std::llround(capped * jitter(rng)));
+    return std::chrono::milliseconds(std::llround(capped * jitter(random)));
 }
 
 namespace {
@@ -114,14 +115,18 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
     return text;
 }
 
-// Printable ASCII only, bounded: error bodies may be HTML from a proxy.
-std::string sanitize(std::string_view s, std::size_t max) {
+// Printable ASCII only, bounded: error bodies may be HTML from a proxy. Secrets (the call's own
+// and the log's) are redacted before the cut, so that none is cut in half and escapes
+// (issue 14 item 9).
+std::string sanitize(std::string_view s, std::size_t max,
+                     const std::vector<std::string>& secrets = {}) {
+    const std::string clean = log::redact_then_cut(scrub(std::string(s), secrets), max);
     std::string out;
-    for (char c : s.substr(0, max)) {
+    out.reserve(clean.size());
+    for (char c : clean) {
         const auto u = static_cast<unsigned char>(c);
         out += (u >= 0x20 && u < 0x7f) ? c : ' ';
     }
-    if (s.size() > max) out += "...";
     return out;
 }
 
@@ -131,7 +136,7 @@ struct service_error {
 };
 
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
-service_error describe_error_body(const std::string& body) {
+service_error describe_error_body(const std::string& body, const std::vector<std::string>& secrets) {
     boost::system::error_code ec;
     const auto v = json::parse(body, ec);
     if (!ec && v.is_object()) {
@@ -140,18 +145,18 @@ service_error describe_error_body(const std::string& body) {
         const auto* message = o.if_contains("message");
         if (code && code->is_string()) {
             service_error e;
-            e.code = sanitize(code->as_string(), 64);
+            e.code = sanitize(code->as_string(), 64, secrets);
             if (message && message->is_string()) {
                 std::string_view m = message->as_string();
                 // Taskcluster appends "\n\n---\n\n* method: ..." details: keep the summary.
                 m = m.substr(0, m.find("\n\n---"));
-                e.message = sanitize(m, 1000);
+                e.message = sanitize(m, 1000, secrets);
             }
             return e;
         }
     }
     if (body.empty()) return {"", "(empty body)"};
-    return {"", "(non-JSON body) " + sanitize(body, 200)};
+    return {"", "(non-JSON body) " + sanitize(body, 200, secrets)};
 }
 
 void add_secret_values(const json::value& v, std::vector<std::string>& out) {
@@ -164,8 +169,8 @@ void add_secret_values(const json::value& v, std::vector<std::string>& out) {
     }
 }
 
-api_error make_error(const call_spec& spec, exit_code code, const std::string& problem,
-                     unsigned status, std::string tc_code) {
+api_error make_error(const call_spec& spec, errc code, const std::string& problem, unsigned status,
+                     std::string tc_code) {
     return api_error(
         code, scrub(spec.what + ": " + spec.method + " " + spec.url + ": " + problem, spec.secrets),
         status, std::move(tc_code));
@@ -174,20 +179,19 @@ api_error make_error(const call_spec& spec, exit_code code, const std::string& p
 // One call with its retry policy. Errors never carry request headers or bodies.
 boost::asio::awaitable<call_result> perform(http::client& http,
                                             const std::optional<credentials>& creds,
-                                            const clock& clk, double retry_scale,
-                                            std::mt19937_64& rng, call_spec spec) {
+                                            const client_options& ctx, call_spec spec) {
     if (creds) {
         spec.secrets.push_back(creds->access_token);
         spec.secrets.push_back(creds->certificate);
     }
-    const retry_policy policy = scaled(spec.policy, retry_scale);
+    const retry_policy policy = scaled(spec.policy, ctx.retry_scale);
 
     http::url target;
     try {
         target = http::parse_url(spec.url);
     } catch (const std::invalid_argument& e) {
-        throw api_error(exit_code::config, std::string("invalid Taskcluster root URL: ") + e.what(),
-                        0, "");
+        throw api_error(errc::config, std::string("invalid Taskcluster root URL: ") + e.what(), 0,
+                        "");
     }
 
     std::string ext;
@@ -195,8 +199,8 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         try {
             ext = hawk_ext(creds->certificate);
         } catch (const std::invalid_argument& e) {
-            throw api_error(exit_code::config, std::string("Taskcluster credentials: ") + e.what(),
-                            0, "");
+            throw api_error(errc::config, std::string("Taskcluster credentials: ") + e.what(), 0,
+                            "");
         }
     }
     const std::string body = spec.body ? json::serialize(*spec.body) : std::string();
@@ -205,7 +209,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
     opts.timeout = policy.attempt_timeout;
     opts.connect_timeout = std::min(opts.connect_timeout, policy.attempt_timeout);
 
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = ctx.steady->now();
     std::string last_problem;
     unsigned last_status = 0;
     std::string last_code;
@@ -229,8 +233,9 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             h.resource = target.target;
             h.host = target.host;
             h.port = target.port;
-            h.ts = std::chrono::duration_cast<std::chrono::seconds>(clk.now().time_since_epoch())
-                       .count();
+            h.ts =
+                std::chrono::duration_cast<std::chrono::seconds>(ctx.wall->now().time_since_epoch())
+                    .count();
             h.nonce = make_nonce();
             h.ext = ext;
             req.headers.emplace_back("Authorization", hawk_header(h));
@@ -252,7 +257,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
 
         if (net_kind) {
             if (*net_kind == http::failure_kind::tls_verify)
-                throw make_error(spec, exit_code::refused,
+                throw make_error(spec, errc::refused,
                                  "TLS verification failed: " + sanitize(net_message, 500), 0, "");
             const bool delivered = *net_kind != http::failure_kind::connect;
             last_problem = sanitize(net_message, 500);
@@ -261,7 +266,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             maybe_delivered = maybe_delivered || delivered;
             if (spec.single_use && delivered) {
                 auto err =
-                    make_error(spec, exit_code::unavailable,
+                    make_error(spec, errc::unavailable,
                                last_problem + " (the request may have been delivered)", 0, "");
                 err.set_maybe_delivered(true);
                 throw err;
@@ -275,7 +280,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                     boost::system::error_code ec;
                     r.body = json::parse(resp->body, ec);
                     if (ec)
-                        throw make_error(spec, exit_code::unavailable,
+                        throw make_error(spec, errc::unavailable,
                                          "malformed JSON in the response: " + ec.message(), status,
                                          "");
                 }
@@ -283,7 +288,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
             }
             if (status == 404 && spec.not_found_is_result) co_return call_result{status, {}};
 
-            const auto svc = describe_error_body(resp->body);
+            const auto svc = describe_error_body(resp->body, spec.secrets);
             std::string problem = "HTTP " + std::to_string(status);
             if (!svc.code.empty()) problem += " " + svc.code;
             if (!svc.message.empty()) problem += ": " + svc.message;
@@ -299,7 +304,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 // service did carry out.
                 const bool service_answered = !svc.code.empty();
                 if (spec.single_use && !service_answered) {
-                    auto err = make_error(spec, exit_code::unavailable,
+                    auto err = make_error(spec, errc::unavailable,
                                           problem + " (the request may have been delivered)",
                                           status, svc.code);
                     err.set_maybe_delivered(true);
@@ -307,17 +312,19 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                 }
                 if (!service_answered) maybe_delivered = true;
             } else {
-                // 4xx (and unexpected 1xx/3xx): the service refused the request; retrying the
-                // same request cannot help.
-                throw make_error(spec, exit_code::refused, problem, status, svc.code);
+                // 4xx (and unexpected 1xx/3xx): retrying the same request cannot help. 401/403
+                // refuse our credentials; the rest reject the request itself (an unknown worker
+                // pool, a wrong static secret, a conflict).
+                const bool refused = status == 401 || status == 403;
+                throw make_error(spec, refused ? errc::refused : errc::permanent, problem, status,
+                                 svc.code);
             }
         }
 
-        const auto elapsed =
-            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-        const auto delay = backoff_delay(attempt, policy, rng);
+        const auto elapsed = std::chrono::duration_cast<milliseconds>(ctx.steady->now() - started);
+        const auto delay = backoff_delay(attempt, policy, *ctx.random);
         if (attempt >= policy.max_attempts || elapsed + delay > policy.deadline) {
-            auto err = make_error(spec, exit_code::unavailable,
+            auto err = make_error(spec, errc::unavailable,
                                   "giving up after " + std::to_string(attempt) +
                                       (attempt == 1 ? " attempt: " : " attempts: ") + last_problem,
                                   last_status, last_code);
@@ -333,7 +340,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
 // ---- response parsing: clear errors, never quoting values (they may be secrets) ----
 
 api_error bad_response(const call_spec& spec, const std::string& problem) {
-    return make_error(spec, exit_code::unavailable, "unexpected response: " + problem, 200, "");
+    return make_error(spec, errc::unavailable, "unexpected response: " + problem, 200, "");
 }
 
 const json::object& as_object(const call_spec& spec, const json::value& v, const char* what) {
@@ -412,12 +419,8 @@ std::string worker_path(const std::string& wp, const std::string& wg, const std:
 }  // namespace
 
 client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
-               const clock& clk)
-    : http_(http),
-      root_url_(std::move(root_url)),
-      creds_(std::move(creds)),
-      clock_(clk),
-      rng_(std::random_device{}()) {}
+               client_options opts)
+    : http_(http), root_url_(std::move(root_url)), creds_(std::move(creds)), opts_(opts) {}
 
 boost::asio::awaitable<register_result> client::register_worker(
     const std::string& worker_pool_id, const std::string& provider_id,
@@ -440,7 +443,7 @@ boost::asio::awaitable<register_result> client::register_worker(
     spec.policy = register_policy();
     add_secret_values(proof, spec.secrets);
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     register_result out;
     out.creds = parse_credentials(spec, o);
@@ -477,7 +480,7 @@ boost::asio::awaitable<reregister_result> client::reregister_worker(
     spec.single_use = true;
     spec.secrets.push_back(secret);
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     reregister_result out;
     out.creds = parse_credentials(spec, o);
@@ -495,7 +498,7 @@ boost::asio::awaitable<void> client::remove_worker(const std::string& worker_poo
     spec.url = api_url(root_url_, "worker-manager", "v1",
                        worker_path(worker_pool_id, worker_group, worker_id));
     spec.policy = remove_policy();
-    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    co_await perform(http_, creds_, opts_, spec);
 }
 
 boost::asio::awaitable<void> client::report_worker_error(const std::string& worker_pool_id,
@@ -517,7 +520,7 @@ boost::asio::awaitable<void> client::report_worker_error(const std::string& work
                        "worker-pool-errors/" + escape_path_segment(worker_pool_id));
     spec.body = std::move(body);
     spec.policy = report_policy();
-    co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    co_await perform(http_, creds_, opts_, spec);
 }
 
 boost::asio::awaitable<should_terminate_result> client::should_worker_terminate(
@@ -530,7 +533,7 @@ boost::asio::awaitable<should_terminate_result> client::should_worker_terminate(
                        worker_path(worker_pool_id, worker_group, worker_id) + "/should-terminate");
     spec.policy = poll_policy();
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     const auto& o = as_object(spec, r.body, "the response");
     const auto* t = o.if_contains("terminate");
     if (!t || !t->is_bool()) throw bad_response(spec, "field terminate missing or not a boolean");
@@ -549,7 +552,7 @@ boost::asio::awaitable<std::optional<boost::json::value>> client::get_secret(
     spec.policy = startup_policy();
     spec.not_found_is_result = true;
 
-    const auto r = co_await perform(http_, creds_, clock_, retry_scale_, rng_, spec);
+    const auto r = co_await perform(http_, creds_, opts_, spec);
     if (r.status == 404) co_return std::nullopt;
     const auto& o = as_object(spec, r.body, "the response");
     const auto* v = o.if_contains("secret");

@@ -1,10 +1,13 @@
 #pragma once
 // Typed calls to the Taskcluster services the runner uses, with retries that fit each call.
 // Network and 5xx/429 problems are retried with jittered exponential backoff up to a deadline
-// per call kind; other 4xx fail at once. Failures throw tc::api_error (a sw::failure):
-// 401/403 -> exit 77 (refused), exhausted retries -> exit 69 (unavailable).
+// per call kind; other 4xx fail at once. Failures throw tc::api_error (a sw::failure) whose
+// code() is an sw::errc: 401/403 and TLS verification -> refused; other 4xx (400, 404, 409...)
+// -> permanent; 5xx, 429 and network failures after the retries -> unavailable; a bad root URL
+// or certificate -> config. Time and randomness come from client_options.
 #include "lib/common/clock.hpp"
 #include "lib/common/error.hpp"
+#include "lib/common/random.hpp"
 #include "state/run_state.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -13,7 +16,6 @@
 
 #include <chrono>
 #include <optional>
-#include <random>
 #include <string>
 
 namespace sw::http {
@@ -31,12 +33,24 @@ struct retry_policy {
     std::chrono::milliseconds attempt_timeout{30'000};
 };
 
-/// Delay before retry `n` (1-based): min(base * 2^(n-1), cap) * U[0.75, 1.25].
-std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, std::mt19937_64& rng);
+/// Delay before retry `n` (1-based): min(base * 2^(n-1), cap) * U[0.75, 1.25], the jitter
+/// drawn from `random`.
+std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, random_source& random);
+
+/// What the client takes from its surroundings. The daemon fills it once (from its context);
+/// tests pass manual clocks and a seeded source. The referenced objects must outlive the client.
+struct client_options {
+    const clock* wall = &real_clock();                        ///< Hawk timestamps
+    const monotonic_clock* steady = &real_monotonic_clock();  ///< elapsed time against deadlines
+    random_source* random = &os_random();                     ///< backoff jitter
+    /// Multiplies every retry delay, deadline and attempt timeout (> 0; tests shorten them so
+    /// the suite never sleeps for seconds). 1 in production.
+    double retry_scale = 1.0;
+};
 
 class api_error : public failure {
   public:
-    api_error(exit_code code, std::string message, unsigned status, std::string tc_code)
+    api_error(std::error_code code, std::string message, unsigned status, std::string tc_code)
         : failure(code, std::move(message)), status_(status), tc_code_(std::move(tc_code)) {}
     unsigned status() const noexcept { return status_; }              ///< 0: no HTTP response
     const std::string& tc_code() const noexcept { return tc_code_; }  ///< "ResourceNotFound"...
@@ -81,7 +95,7 @@ class client {
   public:
     /// `creds` empty: unauthenticated calls (registerWorker).
     client(http::client& http, std::string root_url, std::optional<credentials> creds,
-           const clock& clk = real_clock());
+           client_options opts = {});
 
     void set_credentials(std::optional<credentials> creds) { creds_ = std::move(creds); }
     const std::string& root_url() const { return root_url_; }
@@ -115,16 +129,11 @@ class client {
     /// The secret's `secret` value; std::nullopt on 404. Other errors throw api_error.
     boost::asio::awaitable<std::optional<boost::json::value>> get_secret(const std::string& name);
 
-    /// Tests: shorten every policy (no multi-second sleeps in the suite).
-    void set_retry_scale(double factor) { retry_scale_ = factor; }
-
   private:
     http::client& http_;
     std::string root_url_;
     std::optional<credentials> creds_;
-    const clock& clock_;
-    double retry_scale_ = 1.0;
-    std::mt19937_64 rng_;
+    client_options opts_;
 };
 
 }  // namespace sw::tc

@@ -1,5 +1,7 @@
 #include "lib/tc/hawk.hpp"
 
+#include "lib/common/base64.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -72,53 +74,6 @@ std::string escape_ext(std::string_view ext) {
 }
 
 }  // namespace
-
-std::string base64_encode(std::string_view data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(data.data()),
-                                  static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::string base64url_nopad(std::string_view data) {
-    std::string s = base64_encode(data);
-    while (!s.empty() && s.back() == '=') s.pop_back();
-    for (auto& c : s) {
-        if (c == '+')
-            c = '-';
-        else if (c == '/')
-            c = '_';
-    }
-    return s;
-}
-
-std::string base64_decode(std::string_view text) {
-    std::string in;
-    in.reserve(text.size());
-    for (char c : text) {
-        if (c == '\r' || c == '\n') continue;
-        const bool ok =
-            is_ascii_alnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-        if (!ok) throw std::invalid_argument("invalid base64: unexpected character");
-        in += c;
-    }
-    if (in.size() % 4 != 0)
-        throw std::invalid_argument("invalid base64: length not a multiple of 4");
-    std::size_t pad = 0;
-    while (pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
-    if (pad > 2) throw std::invalid_argument("invalid base64: too much padding");
-    if (in.find('=') < in.size() - pad) throw std::invalid_argument("invalid base64: '=' inside");
-    std::string out(in.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    if (n < 0) throw std::invalid_argument("invalid base64");
-    // EVP_DecodeBlock counts the bytes that stand for the padding as well.
-    out.resize(static_cast<std::size_t>(n) - pad);
-    return out;
-}
 
 std::string hawk_normalized_string(const hawk_request& r) {
     std::string s = "hawk.1.header\n";

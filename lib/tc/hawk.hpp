@@ -78,10 +78,4 @@ std::string api_url(std::string_view root_url, std::string_view service, std::st
 /// "worker-pool%3Aa%2Fb").
 std::string escape_path_segment(std::string_view s);
 
-/// base64 (standard alphabet, padded) and base64url without padding.
-std::string base64_encode(std::string_view data);
-std::string base64url_nopad(std::string_view data);
-/// Decodes standard base64 (padded; '\r' and '\n' ignored). Throws std::invalid_argument.
-std::string base64_decode(std::string_view text);
-
 }  // namespace sw::tc

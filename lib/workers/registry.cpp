@@ -37,7 +37,7 @@ void set_key(run_state& s, std::string_view path, boost::json::value v) {
     try {
         s.worker_config = sw::json::set_path(s.worker_config, path, std::move(v));
     } catch (const std::invalid_argument& e) {
-        throw failure(exit_code::config,
+        throw failure(errc::config,
                       "workerConfig: cannot set " + std::string(path) + ": " + e.what());
     }
 }
@@ -82,9 +82,9 @@ std::string worker_location_json(const run_state& s) {
 std::pair<std::string, std::string> split_worker_pool_id(const std::string& id) {
     const auto slash = id.find('/');
     if (slash == std::string::npos)
-        throw failure(exit_code::config, "workerPoolID " +
-                                             boost::json::serialize(boost::json::string(id)) +
-                                             " does not contain a slash");
+        throw failure(errc::config, "workerPoolID " +
+                                        boost::json::serialize(boost::json::string(id)) +
+                                        " does not contain a slash");
     return {id.substr(0, slash), id.substr(slash + 1)};
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <utility>
 
 namespace sw::platform {
 
@@ -68,11 +69,22 @@ std::string read_all(int fd, const std::string& path, std::size_t max_size) {
         }
         if (n == 0) break;
         if (out.size() + static_cast<std::size_t>(n) > max_size)
-            throw failure(exit_code::config,
-                          fmt::format("{}: larger than {} bytes", path, max_size));
+            throw failure(errc::config, fmt::format("{}: larger than {} bytes", path, max_size));
         out.append(buf, static_cast<std::size_t>(n));
     }
     return out;
+}
+
+/// "a directory", "a FIFO"...: what a file that is not a regular file is.
+std::string file_type_name(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symbolic link";
+    if (S_ISREG(m)) return "a regular file";
+    return "not a regular file";
 }
 
 /// The checks of the Go ReadPrivateFile on an open file; "" if fine, else the problem.
@@ -118,21 +130,29 @@ void fsync_dir(const std::string& dir) {
 
 std::string read_config_file(const std::string& path, std::size_t max_size) {
     const auto refuse = [&](const std::string& why) {
-        return failure(exit_code::refused,
+        return failure(errc::refused,
                        fmt::format("cannot secure runner config file {}: {}", path, why));
+    };
+    // Not a file at all: a config problem (78), not a permission one.
+    const auto not_a_file = [&](const struct stat& st) {
+        return failure(errc::config, fmt::format("runner config {} is {}, not a regular file", path,
+                                                 file_type_name(st.st_mode)));
     };
     const int fd = open_for_read(path);
     if (fd < 0) {
         const int err = errno;
-        if (err == ENOENT) throw failure(exit_code::config, path + ": no such file");
+        if (err == ENOENT) throw failure(errc::config, path + ": no such file");
         if (err == ELOOP) throw refuse(path + " is a symbolic link");
+        // A socket cannot be opened (ENXIO); anything else that is not a file is named as such.
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw not_a_file(st);
         throw refuse(std::error_code(err, std::generic_category()).message());
     }
     fd_guard g(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw refuse(std::error_code(errno, std::generic_category()).message());
-    if (!S_ISREG(st.st_mode)) throw refuse(path + " is not a regular file");
+    if (!S_ISREG(st.st_mode)) throw not_a_file(st);
     if (!(st.st_mode & S_IRUSR))
         throw refuse(
             fmt::format("{} has mode {}; owner-read bit must be set", path, mode_text(st.st_mode)));
@@ -163,9 +183,9 @@ bool read_private_file(const std::string& path, std::size_t max_size, std::strin
         const int err = errno;
         if (err == ENOENT) return false;
         if (err == ELOOP)
-            throw failure(exit_code::refused, path + " is a symbolic link; refusing to read it");
+            throw failure(errc::refused, path + " is a symbolic link; refusing to read it");
         if (err == EACCES || err == EPERM)
-            throw failure(exit_code::refused,
+            throw failure(errc::refused,
                           path + ": " + std::error_code(err, std::generic_category()).message());
         throw_errno(err, "opening " + path);
     }
@@ -173,31 +193,43 @@ bool read_private_file(const std::string& path, std::size_t max_size, std::strin
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw_errno(errno, "stat " + path);
     if (const std::string problem = private_problem(st, path); !problem.empty())
-        throw failure(exit_code::refused, problem);
+        throw failure(errc::refused, problem);
     out = read_all(fd, path, max_size);
     return true;
 }
 
-void write_private_file_atomic(const std::string& path, std::string_view contents) {
+void write_private_file_atomic(const std::string& path, std::string_view contents,
+                               const write_fault& fault) {
+    // An injected fault fails the step as the OS would have, before the real call.
+    const auto injected = [&](write_step step, const std::string& what) {
+        if (!fault) return;
+        if (const std::error_code ec = fault(step)) throw std::system_error(ec, what);
+    };
     // A fixed temp name: a crash leaves at most one stale temp file, removed by the next write.
     const std::string tmp = path + ".tmp";
     if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw_errno(errno, "removing " + tmp);
+    injected(write_step::create_temp, "creating " + tmp);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw_errno(errno, "creating " + tmp);
     fd_guard g(fd);
     try {
         // The umask may have taken bits away; never more than 0600 either way.
         if (::fchmod(fd, 0600) != 0) throw_errno(errno, "chmod " + tmp);
+        injected(write_step::write, "writing " + tmp);
         write_all(fd, contents, tmp);
+        injected(write_step::sync, "syncing " + tmp);
         if (::fsync(fd) != 0) throw_errno(errno, "syncing " + tmp);
         if (g.close() != 0) throw_errno(errno, "closing " + tmp);
+        injected(write_step::rename, "renaming " + tmp + " to " + path);
         if (::rename(tmp.c_str(), path.c_str()) != 0)
             throw_errno(errno, "renaming " + tmp + " to " + path);
     } catch (...) {
         ::unlink(tmp.c_str());
         throw;
     }
-    fsync_dir(parent_dir(path));
+    const std::string dir = parent_dir(path);
+    injected(write_step::sync_dir, "syncing directory " + dir);
+    fsync_dir(dir);
 }
 
 std::string move_aside(const std::string& path) {
@@ -229,6 +261,43 @@ void make_parent_dirs(const std::string& path) {
         }
         if (pos == std::string::npos) break;
     }
+}
+
+void make_directories(const std::string& dir, unsigned mode) {
+    for (std::size_t pos = 0; pos != std::string::npos;) {
+        pos = dir.find('/', pos + 1);  // each prefix ending before a '/', then `dir` itself
+        const std::string p = dir.substr(0, pos);
+        if (p.empty() || p.back() == '/') continue;  // "//" inside, or a trailing '/'
+        if (::mkdir(p.c_str(), static_cast<mode_t>(mode)) == 0) continue;
+        const int err = errno;
+        struct stat st {};
+        if (err == EEXIST && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+        throw_errno(err == EEXIST ? ENOTDIR : err, "mkdir " + p);
+    }
+}
+
+struct output_file::impl {
+    std::string path;
+    int fd = -1;
+};
+
+output_file::output_file(const std::string& path, unsigned mode) : impl_(new impl{path}) {
+    impl_->fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (impl_->fd < 0) throw_errno(errno, path);
+}
+
+output_file::~output_file() {
+    if (impl_->fd >= 0) ::close(impl_->fd);
+}
+
+void output_file::write(std::string_view data) {
+    write_all(impl_->fd, data, impl_->path);
+}
+
+void output_file::close() {
+    const int fd = std::exchange(impl_->fd, -1);
+    if (fd >= 0 && ::close(fd) != 0) throw_errno(errno, impl_->path);
 }
 
 }  // namespace sw::platform

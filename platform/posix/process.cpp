@@ -234,7 +234,8 @@ struct spawn_setup {
 
 }  // namespace
 
-void ignore_sigpipe() {
+void prepare_process() {
+    // SIGPIPE ignored: writing to a worker that has exited gives EPIPE, not death.
     struct sigaction sa {};
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
@@ -274,7 +275,7 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     unique_fd child_in, parent_in, parent_out, child_out;
     spawn_setup s;
     if (opts.pipes) {
-        ignore_sigpipe();
+        prepare_process();
         std::tie(child_in, parent_in) = make_pipe(what);
         std::tie(parent_out, child_out) = make_pipe(what);
         posix_spawn_file_actions_adddup2(&s.actions, child_in.get(), STDIN_FILENO);

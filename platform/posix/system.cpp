@@ -50,6 +50,10 @@ std::error_code disable_oom_killer(int pid) {
     return ec;
 }
 
+std::error_code disable_oom_killer() {
+    return disable_oom_killer(static_cast<int>(::getpid()));
+}
+
 service_notifier::service_notifier() {
     // A filesystem path or '@' for an abstract socket (systemd's notify-selfcontained-example);
     // anything else (vsock:, relative paths) or a path too long for sun_path is not for us.

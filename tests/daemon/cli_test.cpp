@@ -188,3 +188,42 @@ TEST_CASE("the standalone example runs under --once", "[cli]") {
     CHECK(r.exit_code == 0);
     CHECK(r.err.find("Identified as worker local/dummy-1") != std::string::npos);
 }
+
+TEST_CASE("a runner config path that is not a file exits 78 naming it and what it is",
+          "[cli][config-path]") {
+    temp_dir d;
+    SECTION("a directory") {
+        auto r = sw_run({"--validate", d.path().string()});
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find(d.path().string() + " is a directory") != std::string::npos);
+    }
+    SECTION("a FIFO (without blocking on it)") {
+        const auto fifo = d.file("config.yml");
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        auto r = sw_run({"--once", fifo});
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find(fifo + " is a FIFO") != std::string::npos);
+    }
+    SECTION("a device") {
+        auto r = sw_run({"--validate", "/dev/null"});
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find("/dev/null is a character device") != std::string::npos);
+    }
+}
+
+TEST_CASE("an empty runner config says that provider and worker are required", "[cli]") {
+    temp_dir d;
+    for (const char* text : {"", "# nothing but a comment\n"}) {
+        const auto cfg = d.write("empty.yml", text, 0600);
+        auto r = sw_run({"--validate", cfg});
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK(r.err.find(cfg) != std::string::npos);
+        CHECK(r.err.find("is empty") != std::string::npos);
+        CHECK(r.err.find("`provider`") != std::string::npos);
+        CHECK(r.err.find("`worker`") != std::string::npos);
+    }
+}

@@ -193,7 +193,7 @@ TEST_CASE("writing to a child that has exited returns false", "[process]") {
 
 TEST_CASE("the child gets SIGPIPE back at its default disposition", "[process]") {
     asio::io_context ctx;
-    sw::platform::ignore_sigpipe();
+    sw::platform::prepare_process();
     struct sigaction sa {};
     ::sigaction(SIGPIPE, nullptr, &sa);
     CHECK(sa.sa_handler == SIG_IGN);

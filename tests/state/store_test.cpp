@@ -64,7 +64,7 @@ void check_equal(const persisted& a, const persisted& b) {
     CHECK(x.termination_deadline == y.termination_deadline);
 }
 
-std::pair<sw::exit_code, std::string> load_failure(const store& st) {
+std::pair<std::error_code, std::string> load_failure(const store& st) {
     try {
         st.load();
     } catch (const sw::failure& f) {
@@ -148,7 +148,7 @@ TEST_CASE("a 0644 state file is refused and left alone", "[store]") {
     st.save(full_example());
     ::chmod(st.path().c_str(), 0644);
     const auto [code, msg] = load_failure(st);
-    CHECK(code == sw::exit_code::refused);
+    CHECK(code == sw::errc::refused);
     CHECK_THAT(msg, Contains("must not be group- or other-accessible"));
     CHECK(std::filesystem::exists(st.path()));
     CHECK(count_files(dir.path()) == 1);
@@ -170,7 +170,7 @@ TEST_CASE("corrupt or unknown-version state files are moved aside", "[store]") {
         INFO(text);
         dir.write("state.json", text, 0600);
         const auto [code, msg] = load_failure(st);
-        CHECK(code == sw::exit_code::config);
+        CHECK(code == sw::errc::config);
         CHECK_THAT(msg, Contains(st.path()));
         CHECK_THAT(msg, Contains("moved it aside to " + st.path() + ".bad-"));
         CHECK_FALSE(std::filesystem::exists(st.path()));
@@ -242,4 +242,75 @@ TEST_CASE("save survives SIGKILL at any moment", "[store][crash]") {
     // A normal save afterwards cleans up any stale temp file.
     st.save(version(1));
     CHECK(count_files(dir.path()) == 1);
+}
+
+TEST_CASE("a save that fails at any step leaves a whole file, never a torn or missing one",
+          "[store][fault]") {
+    using sw::platform::write_step;
+    // Beast's fail_count walk: fail each step in turn, through the platform seam (the OS
+    // answers as if the disk were full), and look at what is left.
+    const std::pair<write_step, const char*> steps[] = {
+        {write_step::create_temp, "creating "},
+        {write_step::write, "writing "},
+        {write_step::sync, "syncing "},
+        {write_step::rename, "renaming "},
+        {write_step::sync_dir, "syncing directory "},
+    };
+    for (const auto& [failing, message] : steps) {
+        INFO("failing step " << static_cast<int>(failing));
+        sw::test::temp_dir dir;
+        const std::string path = dir.file("run/state.json");
+        auto old_state = full_example();
+        old_state.state.worker_id = "old-worker";
+        store(path).save(old_state);
+        const std::string old_text = serialize(old_state);
+
+        std::vector<write_step> seen;
+        const store faulty(path, [&, failing = failing](write_step s) -> std::error_code {
+            seen.push_back(s);
+            return s == failing ? std::make_error_code(std::errc::no_space_on_device)
+                                : std::error_code{};
+        });
+        auto new_state = old_state;
+        new_state.state.worker_id = "new-worker";
+        try {
+            faulty.save(new_state);
+            FAIL("save did not fail");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == std::errc::no_space_on_device);
+            CHECK_THAT(std::string(e.what()), Contains(message));
+            // The file, or for the last step its directory.
+            CHECK_THAT(std::string(e.what()),
+                       Contains(failing == write_step::sync_dir ? dir.file("run") : path));
+        }
+        CHECK(seen.back() == failing);  // the steps before it ran, none after it
+        CHECK(seen.size() == static_cast<std::size_t>(failing) + 1);
+        // No temp file left behind, the file still private, and a whole state in it: the old
+        // one while the rename has not happened, the new one once it has.
+        CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+        CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+        const auto loaded = store(path).load();
+        REQUIRE(loaded);
+        if (failing == write_step::sync_dir)
+            CHECK(loaded->state.worker_id == "new-worker");
+        else
+            CHECK(serialize(*loaded) == old_text);
+    }
+}
+
+TEST_CASE("remove and written_at go through the platform", "[store]") {
+    sw::test::temp_dir dir;
+    const store st(dir.file("state.json"));
+    CHECK_FALSE(st.written_at());
+    st.remove();  // nothing there: fine
+    const auto before = sw::wall_clock::now() - std::chrono::seconds(2);
+    st.save(full_example());
+    const auto at = st.written_at();
+    REQUIRE(at);
+    CHECK(*at >= before);
+    CHECK(*at <= sw::wall_clock::now() + std::chrono::seconds(2));
+    st.remove();
+    CHECK_FALSE(std::filesystem::exists(dir.file("state.json")));
+    CHECK_FALSE(st.written_at());
 }

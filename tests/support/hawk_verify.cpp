@@ -1,5 +1,6 @@
 #include "tests/support/hawk_verify.hpp"
 
+#include "lib/common/base64.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/json/parse.hpp>
@@ -76,7 +77,7 @@ hawk_auth_result resolve(const std::string& id, const std::string& ext_b64,
         boost::system::error_code ec;
         json::value v;
         try {
-            v = json::parse(tc::base64_decode(b64), ec);
+            v = json::parse(sw::base64_decode(b64), ec);
         } catch (const std::invalid_argument&) {
             ec = make_error_code(json::error::syntax);
         }

@@ -7,6 +7,7 @@
 //
 // Defaults: pool proj/pool, group wg, worker wid. Exit 0 and one JSON line on success; on an
 // API error exit with its exit code and print {"error": message, "status": N, "code": "..."}.
+#include "daemon/exit_status.hpp"
 #include "lib/http/client.hpp"
 #include "lib/tc/client.hpp"
 
@@ -71,8 +72,9 @@ int main(int argc, char** argv) {
     sw::http::client http(ioc.get_executor());
     std::optional<sw::credentials> maybe_creds;
     if (!creds.client_id.empty()) maybe_creds = creds;
-    sw::tc::client tc(http, root_url, maybe_creds);
-    tc.set_retry_scale(0.01);
+    sw::tc::client_options opts;
+    opts.retry_scale = 0.01;
+    sw::tc::client tc(http, root_url, maybe_creds, opts);
 
     json::value result;
     int rc = 0;
@@ -109,7 +111,7 @@ int main(int argc, char** argv) {
                                   {"status", err.status()},
                                   {"code", err.tc_code()},
                                   {"maybeDelivered", err.maybe_delivered()}};
-            rc = sw::to_int(err.code());
+            rc = sw::to_int(sw::daemon::exit_code_for(err.code()));
         } catch (const std::exception& err) {
             result = json::object{{"error", err.what()}};
             rc = 70;

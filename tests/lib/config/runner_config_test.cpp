@@ -1,6 +1,7 @@
 #include "lib/config/runner_config.hpp"
 
 #include "lib/common/error.hpp"
+#include "lib/common/exit_codes.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json.hpp>
@@ -34,7 +35,7 @@ std::string refusal(const std::string& yaml) {
     try {
         parse(yaml);
     } catch (const sw::failure& f) {
-        CHECK(f.code() == sw::exit_code::config);
+        CHECK(f.code() == sw::errc::config);
         return f.what();
     }
     FAIL("accepted: " << yaml);
@@ -110,7 +111,7 @@ TEST_CASE("load_runner_config: missing file is a config error", "[config]") {
         load_runner_config(dir.file("nope.yml"));
         FAIL("no error");
     } catch (const sw::failure& f) {
-        CHECK(f.code() == sw::exit_code::config);
+        CHECK(f.code() == sw::errc::config);
         CHECK_THAT(f.what(), Contains("nope.yml: no such file"));
     }
 }
@@ -430,7 +431,7 @@ TEST_CASE("load_runner_config: oversized and binary files", "[config]") {
         try {
             load_runner_config(path);
         } catch (const sw::failure& f) {
-            CHECK(f.code() == sw::exit_code::config);
+            CHECK(f.code() == sw::errc::config);
             return std::string(f.what());
         }
         FAIL("accepted " << path);

@@ -21,7 +21,7 @@ std::string refusal(const std::string& yaml) {
     try {
         yaml_to_json(yaml, "test.yml");
     } catch (const sw::failure& f) {
-        CHECK(f.code() == sw::exit_code::config);
+        CHECK(f.code() == sw::errc::config);
         return f.what();
     }
     return {};

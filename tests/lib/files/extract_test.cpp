@@ -1,6 +1,7 @@
 #include "lib/files/extract.hpp"
-#include "lib/tc/hawk.hpp"
 
+#include "lib/common/base64.hpp"
+#include "lib/tc/hawk.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,7 +19,9 @@ using sw::worker_file;
 
 namespace {
 
-std::string base64(const std::string& data) { return sw::tc::base64_encode(data); }
+std::string base64(const std::string& data) {
+    return sw::base64_encode(data);
+}
 
 /// Builds a zip archive with libzip (in a temporary file) and returns its bytes.
 class zip_builder {

@@ -305,7 +305,7 @@ TEST_CASE("health: listen values", "[health]") {
             sw::health::server s(ioc.get_executor(), bad, fn);
             FAIL("accepted");
         } catch (const sw::failure& e) {
-            CHECK(e.code() == sw::exit_code::config);
+            CHECK(e.code() == sw::errc::config);
             CHECK(std::string(e.what()).rfind("health.listen: ", 0) == 0);
         }
     }
@@ -316,7 +316,7 @@ TEST_CASE("health: listen values", "[health]") {
         sw::health::server b(ioc.get_executor(), "127.0.0.1:" + std::to_string(a.port()), fn);
         FAIL("bound twice");
     } catch (const sw::failure& e) {
-        CHECK(e.code() == sw::exit_code::config);
+        CHECK(e.code() == sw::errc::config);
         CHECK(std::string(e.what()).find("health.listen: cannot bind") == 0);
     }
 }

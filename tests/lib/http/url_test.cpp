@@ -110,3 +110,13 @@ TEST_CASE("parse_proxy: address, default port, Basic credentials", "[http][proxy
         CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
     }
 }
+
+TEST_CASE("parse_url: a bad port is refused, not cut short (Boost.URL 1.81 parses h:8a as h:8)",
+          "[http][url]") {
+    for (const char* text : {"http://h:8a/", "http://h:8a", "https://h:443x/p"}) {
+        INFO(text);
+        CHECK_THROWS_AS(parse_url(text), std::invalid_argument);
+    }
+    // An empty port is the default one (RFC 3986 allows "h:").
+    CHECK(parse_url("http://h:/x").port == 80);
+}

@@ -256,10 +256,10 @@ TEST_CASE("decoder: random binary never crashes and splitting never matters", "[
 }
 
 TEST_CASE("decoder: handlers may be left empty", "[protocol]") {
+    // Calling an empty handler would throw std::bad_function_call.
     line_decoder d({}, 8);
-    d.feed("~{\"type\":\"a\"}\ntext\nmuch too long line\npartial");
-    d.finish();
-    SUCCEED("no handler was called and nothing crashed");
+    CHECK_NOTHROW(d.feed("~{\"type\":\"a\"}\ntext\nmuch too long line\npartial"));
+    CHECK_NOTHROW(d.finish());
 }
 
 // Go TestEmptyCapabilities, TestFromCapabilitiesList, TestAdd, TestRemove, TestLimitTo.

@@ -121,7 +121,7 @@ TEST_CASE("aws-provisioner deletes the secret even when reading it failed, and n
     auto p = providers::make_provider(f.cfg, f.ctx);
     run_state st;
     const auto e = f.failure_of(p->configure(st));
-    CHECK(e.code() == exit_code::refused);
+    CHECK(e.code() == errc::refused);
     CHECK_THAT(e.what(), Catch::StartsWith("could not get the aws-provisioner secret: "));
     CHECK_THAT(e.what(), !Catch::Contains(secret_token));
     REQUIRE(env.secret_calls.size() == 2);

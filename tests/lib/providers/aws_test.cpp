@@ -88,7 +88,7 @@ TEST_CASE("aws user data errors name the user data", "[providers][aws]") {
     auto p = providers::make_provider(f.cfg, f.ctx);
     run_state st;
     const auto e = f.failure_of(p->configure(st));
-    CHECK(e.code() == exit_code::config);
+    CHECK(e.code() == errc::config);
     CHECK(std::string(e.what()) == "could not query user data: missing providerId");
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("aws gives up on an unreachable metadata service with exit 69", "[prov
     auto p = providers::make_provider(f.cfg, f.ctx);
     run_state st;
     const auto e = f.failure_of(p->configure(st));
-    CHECK(e.code() == exit_code::unavailable);
+    CHECK(e.code() == errc::unavailable);
     CHECK_THAT(e.what(), Catch::Contains("http://127.0.0.1:1/latest/api/token"));
 }
 

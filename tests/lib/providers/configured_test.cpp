@@ -30,7 +30,7 @@ std::string config_error_of(const config::runner_config& cfg, providers::context
     try {
         providers::make_provider(cfg, ctx);
     } catch (const failure& e) {
-        CHECK(e.code() == exit_code::config);
+        CHECK(e.code() == errc::config);
         return e.what();
     }
     return "no error";

@@ -44,7 +44,7 @@ struct provider_env {
         } catch (const failure& e) {
             return e;
         }
-        return failure(exit_code::ok, "no failure");
+        return failure(std::error_code{}, "no failure");
     }
 };
 

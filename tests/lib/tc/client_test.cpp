@@ -2,6 +2,7 @@
 // retries, error classification.
 #include "lib/tc/client.hpp"
 
+#include "lib/common/base64.hpp"
 #include "lib/http/client.hpp"
 #include "lib/tc/hawk.hpp"
 #include "tests/lib/tc/tc_test_util.hpp"
@@ -116,10 +117,17 @@ struct fixture {
     http::client http{ioc.get_executor()};
 };
 
+/// Retry delays at 1/100: no test sleeps for seconds.
+tc::client_options scaled_options() {
+    tc::client_options o;
+    o.retry_scale = 0.01;
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("backoff delays grow, are jittered and capped", "[tc][client]") {
-    std::mt19937_64 rng(42);
+    seeded_random rng(42);
     tc::retry_policy p;
     p.base = std::chrono::milliseconds(200);
     p.cap = std::chrono::milliseconds(1000);
@@ -213,7 +221,7 @@ TEST_CASE("authenticated calls carry a Hawk header that verifies, with the certi
     const std::string auth = seen[0].header("Authorization");
     std::smatch m;
     REQUIRE(std::regex_search(auth, m, std::regex(R"re(ext="([^"]+)")re")));
-    const auto ext = json::parse(tc::base64_decode(m[1].str())).as_object();
+    const auto ext = json::parse(sw::base64_decode(m[1].str())).as_object();
     CHECK(ext.at("certificate").is_object());
     CHECK(ext.at("certificate").as_object().at("issuer").as_string() == wm_issuer);
 
@@ -224,7 +232,7 @@ TEST_CASE("authenticated calls carry a Hawk header that verifies, with the certi
     const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
     CHECK(e.status() == 401);
-    CHECK(e.code() == exit_code::refused);
+    CHECK(e.code() == errc::refused);
     CHECK(results.back().message == "Unauthorized: Bad mac");
 }
 
@@ -264,26 +272,30 @@ TEST_CASE("5xx, 429 and resets are retried until success", "[tc][client]") {
     fixture fx;
     scripted srv({status(500, R"({"code":"InternalServerError","message":"oops"})"),
                   status(429, "slow down"), reset(), ok(json::object{})});
-    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""},
+                 scaled_options());
     run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
     CHECK(srv.count() == 4);
     for (std::size_t i = 0; i < 4; ++i) CHECK(srv.at(i).method == "DELETE");
 }
 
-TEST_CASE("other 4xx fail at once with the service's code and message", "[tc][client]") {
+TEST_CASE("other 4xx are 'permanent': fail at once with the service's code and message",
+          "[tc][client]") {
     fixture fx;
     scripted srv({status(400, R"({"code":"InputError","message":"Worker pool proj/pool not )"
                               R"(associated\n\n---\n\n* details: more","requestInfo":{}})")});
-    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""},
+                 scaled_options());
     tc::error_report rep{"k", "t", "d", {}};
     const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.report_worker_error("proj/pool", "wg", "wid", rep)); });
     CHECK(srv.count() == 1);
     CHECK(e.status() == 400);
     CHECK(e.tc_code() == "InputError");
-    CHECK(e.code() == exit_code::refused);
+    CHECK(e.code() == errc::permanent);
+    CHECK(is_permanent(e.code()));
+    CHECK(!is_refused(e.code()));
+    CHECK(!is_retryable(e.code()));
     const std::string msg = e.what();
     CHECK_THAT(msg, Catch::Contains("Worker pool proj/pool not associated"));
     CHECK_THAT(msg, Catch::Contains(srv.server->base_url() +
@@ -301,7 +313,7 @@ TEST_CASE("401 and 403 are 'refused'", "[tc][client]") {
                      credentials{"tester", "no-secret-but-long", ""});
         const auto e =
             expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("worker-pool:a/b")); });
-        CHECK(e.code() == exit_code::refused);
+        CHECK(e.code() == errc::refused);
         CHECK(e.status() == s);
         CHECK(srv.count() == 1);
     }
@@ -312,11 +324,11 @@ TEST_CASE("exhausted retries are 'unavailable' and name the URL; non-JSON bodies
     fixture fx;
     const std::string html = "<html>\n<body>Bad Gateway" + std::string(500, 'x') + "</body></html>";
     scripted srv({status(502, html)});
-    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""},
+                 scaled_options());
     const auto e = expect_error<tc::api_error>(
         [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
-    CHECK(e.code() == exit_code::unavailable);
+    CHECK(e.code() == errc::unavailable);
     CHECK(e.status() == 502);
     CHECK(srv.count() == 3);  // shouldWorkerTerminate tries 3 times
     const std::string msg = e.what();
@@ -338,8 +350,8 @@ TEST_CASE("reregisterWorker is retried after the service's own 5xx answers", "[t
                        {"secret", std::string(44, 'n')}};
     scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})"),
                   status(503, R"({"code":"ProviderSetupFailed","message":"later"})"), ok(rereg)});
-    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""},
+                 scaled_options());
     const auto r = run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret));
     CHECK(r.secret == std::string(44, 'n'));
     REQUIRE(srv.count() == 3);
@@ -349,12 +361,11 @@ TEST_CASE("reregisterWorker is retried after the service's own 5xx answers", "[t
     SECTION("exhausted: unavailable, and known not to have been consumed") {
         scripted down({status(500, R"({"code":"InternalServerError","message":"boom"})")});
         tc::client c2(fx.http, down.server->base_url(),
-                      credentials{"tester", "no-secret-but-long", ""});
-        c2.set_retry_scale(0.01);
+                      credentials{"tester", "no-secret-but-long", ""}, scaled_options());
         const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c2.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(down.count() == 6);
-        CHECK(e.code() == exit_code::unavailable);
+        CHECK(e.code() == errc::unavailable);
         CHECK(e.status() == 500);
         CHECK(!e.maybe_delivered());
         CHECK(std::string(e.what()).find(secret) == std::string::npos);
@@ -368,8 +379,7 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
     SECTION("a 5xx that is not the service's answer (a proxy's gateway error)") {
         scripted srv({status(504, "<html>Gateway Timeout</html>"), ok(json::object{})});
         tc::client c(fx.http, srv.server->base_url(),
-                     credentials{"tester", "no-secret-but-long", ""});
-        c.set_retry_scale(0.01);
+                     credentials{"tester", "no-secret-but-long", ""}, scaled_options());
         const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(srv.count() == 1);
@@ -381,8 +391,7 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
     SECTION("connection reset") {
         scripted srv({reset(), ok(json::object{})});
         tc::client c(fx.http, srv.server->base_url(),
-                     credentials{"tester", "no-secret-but-long", ""});
-        c.set_retry_scale(0.01);
+                     credentials{"tester", "no-secret-but-long", ""}, scaled_options());
         const auto e = expect_error<tc::api_error>(
             [&] { run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", secret)); });
         CHECK(srv.count() == 1);
@@ -393,14 +402,58 @@ TEST_CASE("reregisterWorker is not retried once the request may have been delive
 TEST_CASE("registerWorker gives up after 6 attempts (a boot-time call)", "[tc][client]") {
     fixture fx;
     scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})")});
-    tc::client c(fx.http, srv.server->base_url(), std::nullopt);
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), std::nullopt, scaled_options());
     const auto e = expect_error<tc::api_error>([&] {
         run_coro(fx.ioc, c.register_worker("proj/pool", "p", "wg", "wid", {}, std::nullopt));
     });
     CHECK(srv.count() == 6);
-    CHECK(e.code() == exit_code::unavailable);
+    CHECK(e.code() == errc::unavailable);
     CHECK_THAT(std::string(e.what()), Catch::Contains("giving up after 6 attempts"));
+}
+
+namespace {
+/// Each reading is `step` after the previous one: every attempt "takes" that long.
+class stepping_clock final : public monotonic_clock {
+  public:
+    explicit stepping_clock(std::chrono::seconds step) : step_(step) {}
+    steady_time_point now() const override { return now_ += step_; }
+
+  private:
+    std::chrono::seconds step_;
+    mutable steady_time_point now_{};
+};
+}  // namespace
+
+TEST_CASE("the retry deadline is measured on the injected monotonic clock", "[tc][client]") {
+    fixture fx;
+    scripted srv({status(500, R"({"code":"InternalServerError","message":"boom"})")});
+    // registerWorker's deadline is 60 s: with 61 s between two readings of the clock the
+    // client gives up after the first attempt, although hardly any real time passed.
+    stepping_clock steady(std::chrono::seconds(61));
+    auto opts = scaled_options();
+    opts.retry_scale = 1.0;
+    opts.steady = &steady;
+    tc::client c(fx.http, srv.server->base_url(), std::nullopt, opts);
+    const auto e = expect_error<tc::api_error>([&] {
+        run_coro(fx.ioc, c.register_worker("proj/pool", "p", "wg", "wid", {}, std::nullopt));
+    });
+    CHECK(srv.count() == 1);
+    CHECK(e.code() == errc::unavailable);
+    CHECK(is_retryable(e.code()));
+    CHECK_THAT(std::string(e.what()), Catch::Contains("giving up after 1 attempt:"));
+}
+
+TEST_CASE("the same seed gives the same backoff delays", "[tc][client]") {
+    const tc::retry_policy p;
+    seeded_random a(7), b(7), other(8);
+    std::vector<long> da, db, dother;
+    for (int n = 1; n <= 8; ++n) {
+        da.push_back(tc::backoff_delay(n, p, a).count());
+        db.push_back(tc::backoff_delay(n, p, b).count());
+        dother.push_back(tc::backoff_delay(n, p, other).count());
+    }
+    CHECK(da == db);
+    CHECK(da != dother);
 }
 
 TEST_CASE("reregisterWorker is retried after connection refused", "[tc][client]") {
@@ -435,11 +488,12 @@ TEST_CASE("reregisterWorker is retried after connection refused", "[tc][client]"
 
     // Nothing listening at all: exhausted, and known not to have been delivered.
     late.reset();
-    c.set_retry_scale(0.01);
+    tc::client fast(fx.http, "http://127.0.0.1:" + std::to_string(port),
+                    credentials{"tester", "no-secret-but-long", ""}, scaled_options());
     const auto e = expect_error<tc::api_error>([&] {
-        run_coro(fx.ioc, c.reregister_worker("proj/pool", "wg", "wid", std::string(44, 'o')));
+        run_coro(fx.ioc, fast.reregister_worker("proj/pool", "wg", "wid", std::string(44, 'o')));
     });
-    CHECK(e.code() == exit_code::unavailable);
+    CHECK(e.code() == errc::unavailable);
     CHECK(!e.maybe_delivered());
     CHECK(e.status() == 0);
 }
@@ -467,7 +521,7 @@ TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc]
                      credentials{"tester", "no-secret-but-long", ""});
         const auto e = expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("x")); });
         CHECK_THAT(std::string(e.what()), Catch::Contains("malformed JSON"));
-        CHECK(e.code() == exit_code::unavailable);
+        CHECK(e.code() == errc::unavailable);
     }
     SECTION("missing fields") {
         scripted srv({ok(json::object{{"expires", "2030-01-01T00:00:00Z"}, {"secret", "s"}})});
@@ -497,7 +551,7 @@ TEST_CASE("malformed responses give clear errors without quoting secrets", "[tc]
         });
         CHECK(std::string(e.what()).find(proof_secret) == std::string::npos);
         CHECK_THAT(std::string(e.what()), Catch::Contains("<redacted>"));
-        CHECK(e.code() == exit_code::refused);
+        CHECK(e.code() == errc::permanent);
     }
 }
 
@@ -537,10 +591,10 @@ TEST_CASE("TLS verification failure is 'refused', names the URL and is not retri
     const auto files = make_test_certificates(dir.path().string());
     fixture fx;
     scripted srv({ok(json::object{})}, &files);
-    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""});
-    c.set_retry_scale(0.01);
+    tc::client c(fx.http, srv.server->base_url(), credentials{"tester", "no-secret-but-long", ""},
+                 scaled_options());
     const auto e = expect_error<tc::api_error>([&] { run_coro(fx.ioc, c.get_secret("x")); });
-    CHECK(e.code() == exit_code::refused);
+    CHECK(e.code() == errc::refused);
     CHECK_THAT(std::string(e.what()), Catch::Contains(srv.server->base_url()));
     CHECK(srv.count() == 0);
 }

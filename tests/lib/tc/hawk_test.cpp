@@ -1,6 +1,8 @@
 // Hawk, temporary credentials and URL vectors of taskcluster-wire.md sections 2-4.
 #include "lib/tc/hawk.hpp"
 
+#include "lib/common/base64.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <catch2/catch.hpp>

@@ -56,9 +56,12 @@ struct env {
         o.clk = &clk;
         standin = std::make_unique<tc_standin>(std::move(o));
     }
-    tc::client client(std::optional<credentials> c) {
-        tc::client tc(http, standin->root_url(), std::move(c), clk);
-        tc.set_retry_scale(0.01);
+    tc::client client(std::optional<credentials> c) { return client(std::move(c), 0.01); }
+    tc::client client(std::optional<credentials> c, double retry_scale) {
+        tc::client_options o;
+        o.wall = &clk;
+        o.retry_scale = retry_scale;
+        tc::client tc(http, standin->root_url(), std::move(c), o);
         return tc;
     }
     tc::register_result register_static() {
@@ -152,7 +155,7 @@ TEST_CASE("stand-in: a stale registration secret gets 400", "[tc][standin]") {
         [&] { run_coro(e.ioc, c.reregister_worker("proj/pool", "wg", "wid", reg.secret)); });
     CHECK(err.status() == 400);
     CHECK(err.tc_code() == "InputError");
-    CHECK(err.code() == exit_code::refused);
+    CHECK(err.code() == errc::permanent);
     CHECK_THAT(std::string(err.what()),
                Catch::Contains("Could not generate credentials for this secret"));
 }
@@ -188,7 +191,7 @@ TEST_CASE("stand-in: Hawk and scope failures", "[tc][standin]") {
         const auto err = expect_error<tc::api_error>(
             [&] { run_coro(e.ioc, c.get_secret("worker-pool:proj/pool")); });
         CHECK(err.status() == 401);
-        CHECK(err.code() == exit_code::refused);
+        CHECK(err.code() == errc::refused);
         CHECK_THAT(std::string(err.what()), Catch::Contains("Bad mac"));
     }
     SECTION("expired certificate -> 401") {
@@ -256,10 +259,11 @@ TEST_CASE("stand-in: runtime files (faults.json, secrets.json) are re-read per r
     CHECK(v->as_object().at("config").as_object().at("a") == 2);
 
     e.dir.write("state/faults.json", R"([{"path": "/secret/", "status": 500}])");
-    c.set_retry_scale(0.0005);  // secrets.get keeps trying for 15 minutes unscaled
+    // secrets.get keeps trying for 15 minutes unscaled
+    auto fast = e.client(reg.creds, 0.0005);
     const auto err = expect_error<tc::api_error>(
-        [&] { run_coro(e.ioc, c.get_secret("worker-type:proj/pool")); });
-    CHECK(err.code() == exit_code::unavailable);
+        [&] { run_coro(e.ioc, fast.get_secret("worker-type:proj/pool")); });
+    CHECK(err.code() == errc::unavailable);
     CHECK(err.status() == 500);
 
     e.dir.write("state/faults.json", "[]");

@@ -89,7 +89,7 @@ TEST_CASE("docker-worker: no certificate, and a pool id without a slash",
         w->configure_run(clash);
         FAIL("no error");
     } catch (const sw::failure& f) {
-        CHECK(f.code() == sw::exit_code::config);
+        CHECK(f.code() == sw::errc::config);
         CHECK(std::string(f.what()).find("taskcluster.clientId") != std::string::npos);
     }
     sw::log::set_capture({});

@@ -47,7 +47,7 @@ std::string failure_message(const sw::config::runner_config& cfg) {
     try {
         sw::workers::make_worker(cfg);
     } catch (const sw::failure& f) {
-        CHECK(f.code() == sw::exit_code::config);
+        CHECK(f.code() == sw::errc::config);
         return f.what();
     }
     return "(no error)";
