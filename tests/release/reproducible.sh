@@ -31,7 +31,7 @@ for d in "${dirs[@]}"; do
   git -C "$d" checkout -q --detach "$commit"
   start=$(date +%s)
   say "building $commit in $d"
-  (cd "$d" && CCACHE_BASEDIR=$d scripts/release "${args[@]}") >"$d.log" 2>&1 ||
+  (cd "$d" && scripts/release "${args[@]}") >"$d.log" 2>&1 ||
     { tail -30 "$d.log"; say "FAILED: the build in $d failed (log: $d.log)"; exit 1; }
   say "built in $(($(date +%s) - start)) s"
 done
