@@ -9,14 +9,16 @@
 #
 # The root is made once into ${XDG_CACHE_HOME:-$HOME/.cache}/start-worker-minbase and reused
 # (measured on the project's machine: 69 s and 206 MB the first time; the whole check 0.3 s
-# cached; it prints its own figures). Needs root (debootstrap, chroot) and Debian's mirror (MINBASE_MIRROR,
-# default http://deb.debian.org/debian) the first time. Without root it exits 77 (SKIP).
+# cached; it prints its own figures). Needs root (debootstrap, chroot) and a Debian archive the
+# first time: MINBASE_MIRROR, by default the first archive this machine's apt sources name.
+# Without root it exits 77 (SKIP).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$src/build/start-worker}
 config=${2:-$src/units/examples/standalone-dummy.json}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/start-worker-minbase
-mirror=${MINBASE_MIRROR:-http://deb.debian.org/debian}
+mirror=${MINBASE_MIRROR:-$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2; exit}')}
+[ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2; exit}')
 
 say() { echo "minbase: $*"; }
 fail=0
