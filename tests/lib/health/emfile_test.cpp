@@ -56,6 +56,13 @@ int connect_to(std::uint16_t port) {
 
 TEST_CASE("health: EMFILE on accept backs off instead of spinning, then serves",
           "[health][emfile]") {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizers' runtime opens files of its own (UBSan reads /proc/self/maps to check a
+    // vptr): with no descriptor left it reports "invalid vptr" inside Asio and stops. The
+    // release build runs this test in every ctest run.
+    WARN("SKIPPED under the sanitizers: they need file descriptors this test takes away");
+    return;
+#endif
     boost::asio::io_context ioc;
     sw::health::server srv(ioc.get_executor(), "127.0.0.1:0", [] {
         sw::health::snapshot s;
