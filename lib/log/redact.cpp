@@ -247,7 +247,9 @@ bool redact_into(std::string_view text, std::string& out) {
         find_registered(text, *values, hits);
         find_cut_secrets(text, *values, hits);
     }
-    if (std::memchr(text.data(), ':', text.size()) || std::memchr(text.data(), '=', text.size())) {
+    // memchr must not see a null pointer, which an empty view may carry.
+    if (!text.empty() && (std::memchr(text.data(), ':', text.size()) ||
+                          std::memchr(text.data(), '=', text.size()))) {
         find_userinfo(text, hits);
         find_keyed(text, hits);
     }
