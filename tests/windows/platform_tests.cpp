@@ -98,7 +98,7 @@ void dacl_checks(const std::string& dir) {
               "a private file round-trips through the seam (descriptor " + sddl + ")");
     } catch (const sw::failure& f) {
         if (under_wine()) {
-            check(f.code() == sw::exit_code::refused,
+            check(f.code() == sw::make_error_code(sw::errc::refused),
                   "reading it back is refused as not owner-only (exit 77)");
             wine_limit("file DACLs do not round-trip: Wine derived " + sddl +
                        " from the Unix mode; read_private_file said: " + f.what());
