@@ -185,24 +185,24 @@ void write_private_file_atomic(const std::string& path, std::string_view content
     const std::string tmp = path + ".tmp";
     const std::wstring wtmp = widen(tmp);
     if (!::DeleteFileW(wtmp.c_str()) && ::GetLastError() != ERROR_FILE_NOT_FOUND)
-        throw_win32("removing " + tmp);
+        throw_os_error_win32("removing " + tmp);
     auto sd =
         win::security_descriptor_from_sddl(win::private_file_sddl(win::current_user_sid()), tmp);
     SECURITY_ATTRIBUTES sa{sizeof sa, sd.get(), FALSE};
     injected(write_step::create_temp, "creating " + tmp);
     handle h(::CreateFileW(wtmp.c_str(), GENERIC_WRITE, 0, &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
                            nullptr));
-    if (!h) throw_win32("creating " + tmp);
+    if (!h) throw_os_error_win32("creating " + tmp);
     try {
         injected(write_step::write, "writing " + tmp);
         write_all(h.get(), contents, tmp);
         injected(write_step::sync, "syncing " + tmp);
-        if (!::FlushFileBuffers(h.get())) throw_win32("syncing " + tmp);
+        if (!::FlushFileBuffers(h.get())) throw_os_error_win32("syncing " + tmp);
         h.reset();
         injected(write_step::rename, "renaming " + tmp + " to " + path);
         if (!::MoveFileExW(wtmp.c_str(), widen(path).c_str(),
                            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-            throw_win32("renaming " + tmp + " to " + path);
+            throw_os_error_win32("renaming " + tmp + " to " + path);
     } catch (...) {
         h.reset();
         ::DeleteFileW(wtmp.c_str());
