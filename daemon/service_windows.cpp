@@ -1,6 +1,7 @@
 // start-worker as a Windows service (SCM) and the console control events of interactive runs.
 #include "daemon/service_windows.hpp"
 
+#include "daemon/exit_status.hpp"
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
 #include "lib/log/log.hpp"
@@ -134,7 +135,7 @@ int install(const char* config) {
         sw::config::load_runner_config(path);  // never install a service that cannot start
     } catch (const failure& f) {
         std::fprintf(stderr, "start-worker: %s\n", f.what());
-        return to_int(f.code());
+        return to_int(exit_code_for(f.code()));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "start-worker: %s: %s\n", path.c_str(), e.what());
         return to_int(exit_code::config);

@@ -26,7 +26,9 @@ inline std::optional<errc> environment_error(int err) {
         case ENAMETOOLONG:
         case ELOOP:
         case ENOSPC:
+#ifdef EDQUOT  // not in Windows' C runtime
         case EDQUOT:
+#endif
         case EROFS:
         case EFBIG:
         case EIO:

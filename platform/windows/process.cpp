@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cwctype>
 #include <map>
 #include <optional>
@@ -198,7 +199,24 @@ bool is_file(const std::string& path) {
 
 }  // namespace
 
-void ignore_sigpipe() {}  // Windows has no SIGPIPE: a write to a closed pipe fails instead.
+void prepare_process() {}  // Windows has no SIGPIPE: a write to a closed pipe fails instead.
+
+std::vector<int> signals_to_ignore() {
+    return {};  // no signal of the C runtime ends the runner with its worker left running
+}
+
+std::string signal_name(int sig) {
+    switch (sig) {
+        case SIGINT:
+            return "SIGINT";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGBREAK:
+            return "SIGBREAK";
+        default:
+            return "signal " + std::to_string(sig);
+    }
+}
 
 std::string find_on_path(const std::string& name) {
     if (name.empty()) return {};

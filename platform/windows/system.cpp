@@ -21,6 +21,10 @@ std::error_code disable_oom_killer(int) {
     return {};  // Windows has no OOM killer to opt out of (the Go runner's DisableOOM is a no-op)
 }
 
+std::error_code disable_oom_killer() {
+    return {};
+}
+
 // On Windows the notifier speaks to the SCM instead of systemd: enabled while running as the
 // start-worker service. socket_path_ only marks that ("scm"); there is no socket.
 service_notifier::service_notifier() {

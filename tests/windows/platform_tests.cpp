@@ -98,7 +98,7 @@ void dacl_checks(const std::string& dir) {
               "a private file round-trips through the seam (descriptor " + sddl + ")");
     } catch (const sw::failure& f) {
         if (under_wine()) {
-            check(f.code() == sw::exit_code::refused,
+            check(f.code() == sw::make_error_code(sw::errc::refused),
                   "reading it back is refused as not owner-only (exit 77)");
             wine_limit("file DACLs do not round-trip: Wine derived " + sddl +
                        " from the Unix mode; read_private_file said: " + f.what());
@@ -109,6 +109,105 @@ void dacl_checks(const std::string& dir) {
     std::string none;
     check(!sw::platform::read_private_file(dir + "\\absent.json", 1 << 20, none),
           "a missing private file is 'not there', not an error");
+}
+
+/// The whole contents of `path`, or "(unreadable)".
+std::string read_back(const std::string& path) {
+    win::handle h(::CreateFileW(win::widen(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr,
+                                OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+    if (!h) return "(unreadable)";
+    std::string out;
+    char buf[4096];
+    DWORD n = 0;
+    while (::ReadFile(h.get(), buf, sizeof buf, &n, nullptr) && n > 0) out.append(buf, n);
+    return out;
+}
+
+bool exists(const std::string& path) {
+    return ::GetFileAttributesW(win::widen(path).c_str()) != INVALID_FILE_ATTRIBUTES;
+}
+
+bool is_dir(const std::string& path) {
+    const DWORD a = ::GetFileAttributesW(win::widen(path).c_str());
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+void file_checks(const std::string& dir) {
+    namespace fs = sw::platform;
+    const std::string nested = dir + "\\mk\\a/b\\c";
+    fs::make_directories(nested, 0755);
+    check(is_dir(dir + "\\mk\\a\\b\\c"), "make_directories creates missing parents ('\\' and '/')");
+    fs::make_directories(nested, 0755);
+    check(true, "make_directories of an existing directory is fine");
+
+    const std::string out = dir + "\\mk\\a\\out.txt";
+    {
+        fs::output_file f(out, 0644);
+        f.write("one ");
+        f.write("two");
+        f.close();
+    }
+    check(read_back(out) == "one two", "output_file writes, close() reports success");
+    {
+        fs::output_file f(out, 0644);
+        f.write("3");
+    }  // the destructor closes
+    check(read_back(out) == "3", "output_file truncates an existing file");
+
+    try {
+        fs::make_directories(out + "\\sub", 0755);
+        check(false, "make_directories through a file must fail");
+    } catch (const sw::failure& f) {
+        check(f.code() == sw::make_error_code(sw::errc::config) &&
+                  std::string(f.what()).find("mkdir " + out) == 0,
+              std::string("a file in the way: errc::config naming it (") + f.what() + ")");
+    }
+    try {
+        fs::output_file f(dir + "\\absent-dir\\x.txt", 0644);
+        check(false, "output_file in a missing directory must fail");
+    } catch (const sw::failure& f) {
+        check(f.code() == sw::make_error_code(sw::errc::config),
+              std::string("output_file in a missing directory: errc::config (") + f.what() + ")");
+    }
+
+    // Fault injection: a failed rename keeps the old file and removes the temp file; a failed
+    // directory sync leaves the new file in place.
+    const std::string target = dir + "\\mk\\state.json";
+    fs::write_private_file_atomic(target, "old");
+    const auto fail_at = [](fs::write_step at) {
+        return [at](fs::write_step s) {
+            return s == at ? std::make_error_code(std::errc::io_error) : std::error_code();
+        };
+    };
+    const std::string tmp = target + ".tmp";
+    try {
+        fs::write_private_file_atomic(target, "new", fail_at(fs::write_step::rename));
+        check(false, "an injected rename fault must throw");
+    } catch (const std::system_error&) {
+        const std::string now = read_back(target);
+        const DWORD tmp_attrs = ::GetFileAttributesW(win::widen(tmp).c_str());
+        if (under_wine() && now == "old" && tmp_attrs != INVALID_FILE_ATTRIBUTES &&
+            (tmp_attrs & FILE_ATTRIBUTE_READONLY)) {
+            // Wine maps the owner-only DACL to Unix mode 0000, which it shows as read-only,
+            // and DeleteFileW refuses read-only files: the temp file stays.
+            wine_limit(
+                "the owner-only temp file is read-only under Wine (mode 0000), so "
+                "DeleteFileW cannot remove it after the failed rename");
+            ::SetFileAttributesW(win::widen(tmp).c_str(), FILE_ATTRIBUTE_NORMAL);
+            ::DeleteFileW(win::widen(tmp).c_str());
+        } else {
+            check(now == "old" && tmp_attrs == INVALID_FILE_ATTRIBUTES,
+                  "a failed rename keeps the old file and removes the temp file (" + now +
+                      (tmp_attrs != INVALID_FILE_ATTRIBUTES ? ", temp file left)" : ")"));
+        }
+    }
+    try {
+        fs::write_private_file_atomic(target, "new", fail_at(fs::write_step::sync_dir));
+        check(false, "an injected directory-sync fault must throw");
+    } catch (const std::system_error&) {
+        const std::string now = read_back(target);
+        check(now == "new", "a failed directory sync leaves the new file in place (" + now + ")");
+    }
 }
 
 std::string reg_get(const std::string& key, const std::string& name, bool& present) {
@@ -222,6 +321,7 @@ int main(int argc, char** argv) {
     std::printf("platform-tests-win (%s)\n", under_wine() ? "under Wine" : "on Windows");
     const std::vector<std::pair<std::string, std::function<void()>>> groups = {
         {"dacl", [&] { dacl_checks(argv[1]); }},
+        {"files", [&] { file_checks(argv[1]); }},
         {"autologon", autologon_checks},
         {"host", host_checks},
         {"process", [&] { process_checks(argv[2]); }},

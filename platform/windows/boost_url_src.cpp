@@ -1,0 +1,2 @@
+// Boost.URL compiled into the Windows build (the cross-build links no compiled Boost library).
+#include <boost/url/src.hpp>
