@@ -61,6 +61,7 @@ TEST_CASE("health: EMFILE on accept backs off instead of spinning, then serves",
     // vptr): with no descriptor left it reports "invalid vptr" inside Asio and stops. The
     // release build runs this test in every ctest run.
     WARN("SKIPPED under the sanitizers: they need file descriptors this test takes away");
+    SUCCEED("skipped");  // --warn NoAssertions: the skip is said above, not a silent pass
     return;
 #endif
     boost::asio::io_context ioc;
