@@ -20,14 +20,62 @@ namespace sw::test {
 
 namespace {
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, const env_list& env) {
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-}
+/// What a child needs to exec, built before fork(). The tests fork from a process with
+/// threads (the stand-in, fake metadata servers): between fork and exec the child may only make
+/// async-signal-safe calls, so nothing there allocates or touches the environment. A child that
+/// called setenv or malloc there could deadlock on a lock another thread held at the fork (seen
+/// under ASan in CI as a runner that never started: killed at the timeout with no output).
+class exec_image {
+  public:
+    exec_image(const std::vector<std::string>& argv, const env_list& env) : argv_(argv) {
+        if (argv_.empty()) throw std::runtime_error("empty argv");
+        // The test process's environment with `env` laid over it (later entries win).
+        for (char** e = environ; *e != nullptr; ++e) {
+            const std::string entry(*e);
+            const auto eq = entry.find('=');
+            const auto name = entry.substr(0, eq);
+            bool overridden = false;
+            for (const auto& kv : env) overridden = overridden || kv.first == name;
+            if (!overridden) env_.push_back(entry);
+        }
+        for (std::size_t i = 0; i < env.size(); ++i) {
+            bool later = false;
+            for (std::size_t j = i + 1; j < env.size(); ++j) later = later || env[j].first == env[i].first;
+            if (!later) env_.push_back(env[i].first + "=" + env[i].second);
+        }
+        path_ = resolve(argv_[0]);
+        for (auto& a : argv_) argp_.push_back(a.data());
+        argp_.push_back(nullptr);
+        for (auto& e : env_) envp_.push_back(e.data());
+        envp_.push_back(nullptr);
+    }
+
+    /// In the child: async-signal-safe only.
+    [[noreturn]] void exec() const {
+        ::execve(path_.c_str(), argp_.data(), envp_.data());
+        ::_exit(127);
+    }
+
+  private:
+    /// argv[0] as execvp would find it: as is with a '/', else the first executable in PATH.
+    static std::string resolve(const std::string& name) {
+        if (name.find('/') != std::string::npos) return name;
+        const char* path = std::getenv("PATH");
+        std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+        std::string dir;
+        while (std::getline(dirs, dir, ':')) {
+            const auto candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+            if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        }
+        return name;  // execve fails and the child exits 127, as execvp's would
+    }
+
+    std::vector<std::string> argv_;
+    std::vector<std::string> env_;
+    std::string path_;
+    std::vector<char*> argp_;
+    std::vector<char*> envp_;
+};
 
 int decode_status(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -39,6 +87,7 @@ int decode_status(int status) {
 
 proc_result run_process(const std::vector<std::string>& argv, const env_list& env,
                         std::chrono::milliseconds timeout) {
+    const exec_image image(argv, env);
     int out_pipe[2], err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe failed");
@@ -50,7 +99,7 @@ proc_result run_process(const std::vector<std::string>& argv, const env_list& en
         ::dup2(err_pipe[1], 2);
         int devnull = ::open("/dev/null", O_RDONLY);
         ::dup2(devnull, 0);
-        exec_child(argv, env);
+        image.exec();
     }
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
@@ -91,6 +140,7 @@ proc_result run_process(const std::vector<std::string>& argv, const env_list& en
 
 background_process::background_process(const std::vector<std::string>& argv, const env_list& env,
                                        const std::string& stderr_file) {
+    const exec_image image(argv, env);
     int out_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     pid_ = ::fork();
@@ -104,7 +154,7 @@ background_process::background_process(const std::vector<std::string>& argv, con
         }
         int devnull = ::open("/dev/null", O_RDONLY);
         ::dup2(devnull, 0);
-        exec_child(argv, env);
+        image.exec();
     }
     ::setpgid(pid_, pid_);
     ::close(out_pipe[1]);
