@@ -253,6 +253,7 @@ TEST_CASE("logging journald: the real binary's entries on the journal's native s
         if (!d.via_memfd) continue;
         const auto e = parse_journal(d.bytes);
         CHECK(one(e, "MESSAGE") == std::string(600000, 'x'));
+        CHECK(one(e, "PRIORITY") == "6");  // worker output that is not a protocol message: info
         CHECK(one(e, "WORKER_ID") == "wid");
         big = true;
     }
@@ -308,6 +309,7 @@ TEST_CASE("logging syslog: the real binary's RFC 3164 datagrams on /dev/log",
     // The 600 000-byte line is cut with the marker.
     const auto* big = find("xxxxxxxx");
     REQUIRE(big);
+    CHECK(big->first == 30);  // worker output that is not a protocol message: info
     CHECK(big->second.size() < 600000);
     CHECK(big->second.find("(truncated)") != std::string::npos);
     CHECK(err.find("Loading worker-runner configuration") == std::string::npos);
