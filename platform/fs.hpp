@@ -42,8 +42,9 @@ std::string read_config_file(const std::string& path, std::size_t max_size);
 void write_private_file_atomic(const std::string& path, std::string_view contents,
                                const write_fault& fault = {});
 
-/// Reads a private file: it must be a regular file owned by us with no group/other bits and the
-/// owner-read bit set, else sw::failure(errc::refused) naming the file and the problem.
+/// Reads a private file: it must be a regular file (not a symbolic link, and on POSIX with no
+/// other hard link) owned by us with no group/other bits and the owner-read bit set, else
+/// sw::failure(errc::refused) naming the file and the problem.
 /// Returns false (and leaves `out` alone) if it does not exist.
 bool read_private_file(const std::string& path, std::size_t max_size, std::string& out);
 
