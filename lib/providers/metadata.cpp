@@ -79,7 +79,7 @@ metadata_service::metadata_service(const context& ctx, std::string_view base,
     : ctx_(ctx),
       base_(strip_trailing_slashes(base)),
       headers_(std::move(headers)),
-      rs_(std::move(rs)) {}
+      rs_(rs) {}
 
 http::request metadata_service::make_request(std::string method, std::string_view path,
                                              http::header_list extra, std::string body) const {
