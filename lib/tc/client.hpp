@@ -96,7 +96,7 @@ class client {
   public:
     /// `creds` empty: unauthenticated calls (registerWorker).
     client(http::client& http, std::string root_url, std::optional<credentials> creds,
-           client_options opts = {});
+           const client_options& opts = {});
 
     void set_credentials(std::optional<credentials> creds) { creds_ = std::move(creds); }
     const std::string& root_url() const { return root_url_; }
