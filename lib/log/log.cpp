@@ -358,6 +358,18 @@ std::uint64_t dropped_count() {
     return s.queue.dropped() + s.sink->dropped_held_total_.load(std::memory_order_relaxed);
 }
 
+bool notify_when_room(std::function<void()> notify) {
+    return st().queue.notify_when_room(std::move(notify));
+}
+
+void clear_room_notify() {
+    st().queue.clear_room_notify();
+}
+
+std::uint64_t batches_delivered() {
+    return st().queue.batches_delivered();
+}
+
 bool flush(std::chrono::milliseconds timeout) {
     auto& s = st();
     if (!s.sink->configured()) configure({});

@@ -23,6 +23,11 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// The frame of a protocol message, `~{...}` (after trim): anything else is plain text.
+bool framed(std::string_view line) {
+    return line.size() >= 3 && line[0] == '~' && line[1] == '{' && line.back() == '}';
+}
+
 /// How much of an over-long line is shown (the rest is only counted).
 constexpr std::size_t oversize_preview = 200;
 
@@ -39,7 +44,7 @@ std::string encode(const message& m) {
 
 bool decode_line(std::string_view line, message& out, std::string& why) {
     line = trim(line);
-    if (line.size() < 3 || line[0] != '~' || line[1] != '{' || line.back() != '}') {
+    if (!framed(line)) {
         why = "not a protocol message";
         return false;
     }
@@ -135,6 +140,10 @@ void line_decoder::finish() {
 
 void line_decoder::emit_line(std::string_view line) {
     line = trim(line);
+    if (!framed(line)) {  // most worker output: no message to build, no reason to word
+        if (h_.on_text) h_.on_text(line);
+        return;
+    }
     message m;
     std::string why;
     if (decode_line(line, m, why)) {
