@@ -72,7 +72,10 @@ awaitable<std::optional<event>> worker_channel::read_loop() {
          [](std::string_view line) { log::write(log::level::info, line); },
          [](std::size_t skipped) {
              log::warn("Dropped {} bytes of an over-long line from the worker", skipped);
-         }});
+         },
+         // on_message keeps nothing of a message but copies into its own storage (error-report's
+         // extra is copy-assigned, log bodies are formatted at once): no allocation per message.
+         true});
     std::vector<char> buf(64 * 1024);
     while (true) {
         co_await wait_for_log_room();

@@ -264,19 +264,30 @@ void add_secret(std::string_view secret) {
 bool secret_shaped_key(std::string_view key) {
     using namespace std::string_view_literals;
     if (key.empty()) return false;
-    if (!may_end_secret_key(key.back())) return false;
-    if (iends_with(key, "password"sv) || iends_with(key, "passwd"sv)) return true;
-    for (std::string_view word : {"key"sv, "token"sv, "secret"sv}) {
-        if (key.size() == word.size() && iends_with(key, word)) return true;  // key, TOKEN
-        if (key.size() > word.size() && iends_with(key, word)) {
-            const char before = key[key.size() - word.size() - 1];
-            const char first = key[key.size() - word.size()];
-            if (before == '_' || before == '-') return true;  // access_token, ACCESS_TOKEN
-            // camel case: accessToken, apiKey (not "monkey", not "hotkey")
-            if (first >= 'A' && first <= 'Z' && !(before >= 'A' && before <= 'Z')) return true;
-        }
+    // The last letter tells which word the key can end with (and most keys end in none).
+    std::string_view word;
+    switch (lower(key.back())) {
+        case 'd':
+            return iends_with(key, "password"sv) || iends_with(key, "passwd"sv);
+        case 'y':
+            word = "key"sv;
+            break;
+        case 'n':
+            word = "token"sv;
+            break;
+        case 't':
+            word = "secret"sv;
+            break;
+        default:
+            return false;
     }
-    return false;
+    if (!iends_with(key, word)) return false;
+    if (key.size() == word.size()) return true;  // key, TOKEN
+    const char before = key[key.size() - word.size() - 1];
+    const char first = key[key.size() - word.size()];
+    if (before == '_' || before == '-') return true;  // access_token, ACCESS_TOKEN
+    // camel case: accessToken, apiKey (not "monkey", not "hotkey")
+    return first >= 'A' && first <= 'Z' && !(before >= 'A' && before <= 'Z');
 }
 
 bool redact_into(std::string_view text, std::string& out) {
