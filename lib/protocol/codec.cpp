@@ -159,8 +159,9 @@ void line_decoder::emit_line(std::string_view line) {
     boost::json::storage_ptr sp;
     if (h_.transient_messages) {
         // The previous line's message is gone (its handler has returned): reuse the arena.
-        arena_.release();
-        sp = boost::json::storage_ptr(&arena_);
+        parser_.reset();  // nothing of the previous line (even a failed one) left in the arena
+        arena_.emplace(arena_buf_, sizeof arena_buf_);
+        sp = boost::json::storage_ptr(&*arena_);
     }
     message m{std::string(), boost::json::object(sp)};  // its properties: in the arena or not
     std::string why;

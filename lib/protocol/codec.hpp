@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +63,11 @@ class line_decoder {
     std::size_t skipped_ = 0;
     // Reused from line to line: the parser keeps its stack, and each message is built in the
     // arena (this buffer first; more blocks only for a large message, freed at the next line).
+    // The arena is made anew for each line, not release()d: Boost.JSON 1.81's release() keeps
+    // the grown block size, so after some large messages the next block requested doubled
+    // without bound (std::bad_alloc after 17 messages of 200 KB).
     alignas(std::max_align_t) unsigned char arena_buf_[4096];
-    boost::json::monotonic_resource arena_{arena_buf_, sizeof arena_buf_};
+    std::optional<boost::json::monotonic_resource> arena_;
     boost::json::parser parser_;
 };
 

@@ -394,3 +394,30 @@ TEST_CASE("line_decoder: messages built in its arena decode as owned ones do", "
     CHECK(owned.events[7] == "M shutdown {}");
     CHECK(transient.events == owned.events);
 }
+
+TEST_CASE("decoder: transient messages, many large error-reports fed in 64 KiB reads",
+          "[protocol][transient]") {
+    for (const bool transient : {false, true}) {
+        DYNAMIC_SECTION("transient " << transient) {
+            int messages = 0, texts = 0;
+            std::size_t last_len = 0;
+            line_decoder d({[&](message&& m) {
+                                ++messages;
+                                CHECK(m.type == "error-report");
+                                last_len = m.properties.at("description").as_string().size();
+                            },
+                            [&](std::string_view) { ++texts; }, [](std::size_t) {}, transient});
+            std::string stream;
+            for (int i = 0; i < 40; ++i)
+                stream += "~{\"type\":\"error-report\",\"kind\":\"k\",\"title\":\"t" +
+                          std::to_string(i) + "\",\"description\":\"" + std::string(200000, 'd') +
+                          "\",\"extra\":{\"i\":" + std::to_string(i) + "}}\n";
+            for (std::size_t at = 0; at < stream.size(); at += 65536)
+                d.feed(std::string_view(stream).substr(at, 65536));
+            d.finish();
+            CHECK(messages == 40);
+            CHECK(texts == 0);
+            CHECK(last_len == 200000);
+        }
+    }
+}
