@@ -712,3 +712,36 @@ TEST_CASE("401 stale timestamp: the message says to fix the clock", "[tc][client
         CHECK_THAT(std::string(e.what()), !Catch::Contains("clock"));
     }
 }
+
+// Issue 14, fault list: wrong content types. A response is judged by its body, not by what its
+// Content-Type says: JSON labelled text/html is read; an HTML page labelled application/json is
+// a clear error naming the call and the URL, never quoting the body.
+TEST_CASE("wrong content types: the body decides", "[tc][client][faults]") {
+    fixture fx;
+    SECTION("JSON labelled text/html") {
+        auto r = ok(json::object{{"terminate", true}, {"reason", "scaled down"}});
+        r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+        scripted srv({r});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto res = run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid"));
+        CHECK(res.terminate);
+        CHECK(res.reason == "scaled down");
+    }
+    SECTION("an HTML page labelled application/json") {
+        auto r = status(200, "<html><body>captive portal: no-secret-but-long</body></html>");
+        r.headers.emplace_back("Content-Type", "application/json");
+        scripted srv({r});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
+        const std::string msg = e.what();
+        CHECK(e.code() == errc::unavailable);
+        CHECK_THAT(msg, Catch::Contains("shouldWorkerTerminate"));
+        CHECK_THAT(msg, Catch::Contains("malformed JSON"));
+        CHECK_THAT(msg, Catch::Contains(srv.server->base_url()));
+        CHECK_THAT(msg, !Catch::Contains("captive portal"));
+        CHECK_THAT(msg, !Catch::Contains("no-secret-but-long"));
+    }
+}
