@@ -83,6 +83,8 @@ TEST_CASE("thousands of large error reports against a worker-manager that never 
     most.peak_kib = std::max(most.peak_kib, after.peak_kib);
     INFO("during the flood: peak RSS " << most.peak_kib << " KiB, at most " << most.fds
                                        << " descriptors");
+    INFO("error-reports received: " << metric_value(metrics, received));
+    INFO(h.dir.read("stderr.log"));
     REQUIRE(all_read);
 
     // Bounded: the queue holds at most 4 MiB of reports; the flood was 400 MB.
