@@ -24,8 +24,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <optional>
 
 namespace sw::daemon {
@@ -132,6 +135,7 @@ struct runner::impl {
         platform::disable_oom_killer();
         ops.start("watching for stop signals", op_kind::background, watch_signals());
         ops.start("ignoring other signals", op_kind::background, ignore_signals());
+        ops.start("watching the runner config", op_kind::background, watch_config());
         obs.start_watchdog(ops);
 
         push(make_event(event_type::start));
@@ -186,6 +190,37 @@ struct runner::impl {
                 "Ignoring signal {} ({}): SIGTERM or SIGINT stop the worker; a changed runner "
                 "config takes effect at the next start",
                 sig, platform::signal_name(sig));
+        }
+    }
+
+    /// The runner config is read once, at start: a change while running is ignored until the
+    /// next start, and said once (issue 14's fault list). Looked at every minute (its size and
+    /// modification time; scaled by the test hook), which costs one stat.
+    awaitable<std::optional<event>> watch_config() {
+        namespace fs = std::filesystem;
+        const fs::path path = s.cfg.source_path;
+        const auto look = [&] {
+            std::error_code ec;
+            const auto when = fs::last_write_time(path, ec);
+            const auto size = ec ? 0 : fs::file_size(path, ec);
+            return ec ? std::optional<std::pair<fs::file_time_type, std::uintmax_t>>()
+                      : std::make_pair(when, size);
+        };
+        const auto at_start = look();
+        if (path.empty() || !at_start) co_return std::nullopt;
+        const auto every = std::max<std::chrono::milliseconds>(
+            50ms, std::chrono::milliseconds(std::llround(60'000 * s.ctx.time_scale)));
+        asio::steady_timer t(s.io);
+        while (true) {
+            t.expires_after(every);
+            co_await t.async_wait(use_awaitable);  // cancellation ends the watch
+            if (look() != at_start) {
+                log::warn(
+                    "The runner config {} changed since start-worker started; the change is "
+                    "ignored until the next start",
+                    path.string());
+                co_return std::nullopt;
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 #include "lib/http/client.hpp"
 #include "lib/json/document.hpp"
 #include "lib/log/redact.hpp"
+#include "lib/providers/parse.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -178,6 +179,40 @@ api_error make_error(const call_spec& spec, errc code, const std::string& proble
         status, std::move(tc_code));
 }
 
+// The wait a 429 or 503 asks for in Retry-After (RFC 9110 10.2.3: delay-seconds, or an
+// HTTP-date read against `wall`); nullopt when absent or unreadable. Never negative.
+std::optional<milliseconds> retry_after(const http::response& r, const sw::clock& wall) {
+    const std::string v = r.header("Retry-After");
+    if (v.empty()) return std::nullopt;
+    if (v.find_first_not_of("0123456789") == std::string::npos) {
+        if (v.size() > 9) return milliseconds(999'999'999'000);  // far beyond any cap
+        return milliseconds(std::stoll(v) * 1000);
+    }
+    time_point when;
+    if (!providers::parse::parse_rfc1123(v, when)) return std::nullopt;
+    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(when - wall.now()));
+}
+
+// Hawk's answer to a request whose timestamp is too far from the server's clock (RFC-less, the
+// hawk library's "Stale timestamp"): a clock that is off, which the operator must fix. Returns
+// the advice to add to the error, "" for other 401s.
+std::string clock_advice(const http::response& r, const service_error& svc, const sw::clock& wall) {
+    const bool stale = svc.message.find("Stale timestamp") != std::string::npos ||
+                       r.header("WWW-Authenticate").find("Stale timestamp") != std::string::npos;
+    if (!stale) return {};
+    std::string advice = " (the request's timestamp was refused as stale: this machine's clock";
+    time_point server_now;
+    if (providers::parse::parse_rfc1123(r.header("Date"), server_now)) {
+        const auto off =
+            std::chrono::duration_cast<std::chrono::seconds>(wall.now() - server_now).count();
+        advice += " is " + std::to_string(off < 0 ? -off : off) + " s " +
+                  (off < 0 ? "behind" : "ahead of") + " Taskcluster's";
+    } else {
+        advice += " is off";
+    }
+    return advice + "; fix the clock (NTP), then restart)";
+}
+
 // One call with its retry policy. Errors never carry request headers or bodies.
 boost::asio::awaitable<call_result> perform(http::client& http,
                                             const std::optional<credentials>& creds,
@@ -248,6 +283,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         // unseen), so those always go out on a fresh connection.
         if (spec.single_use) http.close_idle();
         std::optional<http::response> resp;
+        std::optional<milliseconds> server_delay;  ///< what a 429/503 asked for (Retry-After)
         std::optional<http::failure_kind> net_kind;
         std::string net_message;
         try {
@@ -304,6 +340,16 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                                   "; not followed: check rootURL)";
             }
 
+            if (status == 401) problem += clock_advice(*resp, svc, *ctx.wall);
+            if (status == 429 || status == 503) {
+                if (const auto asked = retry_after(*resp, *ctx.wall)) {
+                    // Honoured (scaled like every delay), capped at the policy's longest wait.
+                    const auto ms = static_cast<double>(asked->count()) * ctx.retry_scale;
+                    server_delay =
+                        std::min(policy.cap, milliseconds(std::llround(std::min(ms, 1e12))));
+                    problem += " (Retry-After " + std::to_string(asked->count() / 1000) + " s)";
+                }
+            }
             if (status >= 500 || status == 429) {
                 last_problem = problem;
                 last_status = status;
@@ -333,7 +379,8 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         }
 
         const auto elapsed = std::chrono::duration_cast<milliseconds>(ctx.steady->now() - started);
-        const auto delay = backoff_delay(attempt, policy, *ctx.random);
+        const auto delay = std::max(backoff_delay(attempt, policy, *ctx.random),
+                                    server_delay.value_or(milliseconds(0)));
         if (attempt >= policy.max_attempts || elapsed + delay > policy.deadline) {
             auto err = make_error(spec, errc::unavailable,
                                   "giving up after " + std::to_string(attempt) +

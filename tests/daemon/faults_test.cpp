@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <optional>
+#include <thread>
 
 using namespace sw::test;
 using namespace std::chrono_literals;
@@ -81,6 +83,8 @@ TEST_CASE("thousands of large error reports against a worker-manager that never 
     most.peak_kib = std::max(most.peak_kib, after.peak_kib);
     INFO("during the flood: peak RSS " << most.peak_kib << " KiB, at most " << most.fds
                                        << " descriptors");
+    INFO("error-reports received: " << metric_value(metrics, received));
+    INFO(h.dir.read("stderr.log"));
     REQUIRE(all_read);
 
     // Bounded: the queue holds at most 4 MiB of reports; the flood was 400 MB.
@@ -109,4 +113,141 @@ TEST_CASE("thousands of large error reports against a worker-manager that never 
     CHECK(drop_lines == 1);
     CHECK(log.find(std::to_string(static_cast<long>(pending) - 1) + " error report(s) not sent") !=
           std::string::npos);
+}
+
+namespace {
+
+/// The step record of `name` in the fake worker's record, if it ran.
+std::optional<boost::json::object> step_of(const harness& h, const std::string& name) {
+    for (const auto& s : h.worker_events("step"))
+        if (s.at("step") == name.c_str()) return s;
+    return std::nullopt;
+}
+
+}  // namespace
+
+// Fault list, the worker: a crash (SIGSEGV) at each phase ends the run with the worker's
+// outcome (exit 1, the signal's status logged), never a hang or a runner crash.
+TEST_CASE("the worker crashes at each phase", "[e2e][faults][worker]") {
+    struct phase {
+        const char* name;
+        env_list env;
+        int lifetime_s;
+    };
+    const std::vector<phase> phases{
+        {"before hello", {{"FAKE_WORKER_NO_HELLO", "1"}, {"FAKE_WORKER_SCRIPT", "crash"}}, 345600},
+        {"after hello", {{"FAKE_WORKER_SCRIPT", "sleep:200;crash"}}, 345600},
+        // 30 s credentials are renewed at once: the crash follows the new-credentials message.
+        {"after a renewal", {{"FAKE_WORKER_SCRIPT", "wait-credentials;crash"}}, 30},
+    };
+    for (const auto& ph : phases) {
+        DYNAMIC_SECTION(ph.name) {
+            harness h;
+            h.start_standin(harness::default_standin_config(ph.lifetime_s));
+            const auto cfg = h.write_config(h.static_config());
+            auto r = h.run({"--once", cfg}, ph.env, 60s);
+            INFO(r.err);
+            CHECK(r.exit_code == 1);
+            CHECK_THAT(r.err, Catch::Contains("Worker exited with code 139"));
+            const auto exits = h.worker_events("exit");
+            REQUIRE(exits.size() == 1);
+            CHECK(exits[0].at("reason") == "crash");
+            if (std::string(ph.name) == "after a renewal")
+                CHECK(h.worker_events("received", "new-credentials").size() == 1);
+        }
+    }
+    SECTION("during a graceful stop") {
+        harness h;
+        h.start_standin();
+        const auto cfg = h.write_config(h.static_config());
+        auto p = h.start({cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful;crash"}});
+        REQUIRE(eventually([&] { return !h.worker_events("received", "welcome").empty(); }, 30s));
+        p->signal(SIGTERM);
+        CHECK(p->wait(30s) == 1);
+        CHECK_THAT(h.dir.read("stderr.log"), Catch::Contains("Worker exited with code 139"));
+    }
+}
+
+// Fault list, the worker: it closes its stdout (the protocol's output) and keeps running. The
+// runner keeps supervising it: the stop still reaches it over stdin.
+TEST_CASE("the worker closes stdout but keeps running", "[e2e][faults][worker]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config());
+    // The hello goes out first (from the script, not in answer to welcome, so it cannot race
+    // with the close).
+    auto p = h.start({cfg}, {{"FAKE_WORKER_NO_HELLO", "1"},
+                             {"FAKE_WORKER_SCRIPT", "hello;close-stdout;wait-graceful"}});
+    REQUIRE(eventually([&] { return step_of(h, "wait-graceful").has_value(); }, 30s));
+    std::this_thread::sleep_for(500ms);
+    CHECK(p->running());
+    p->signal(SIGTERM);
+    CHECK(p->wait(30s) == 0);
+    INFO(h.dir.read("stderr.log"));
+    CHECK(h.worker_events("received", "graceful-termination").size() == 1);
+}
+
+// Fault list, the worker: a grandchild keeps the worker's stdout open after the worker exits.
+// The runner sees the exit, drains for a bounded moment and ends; it does not wait for the
+// grandchild's 30 s.
+TEST_CASE("a grandchild that keeps stdout open after the worker exits", "[e2e][faults][worker]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config());
+    // In the background, stderr to a file: the grandchild holds the runner's stderr too, so a
+    // captured stderr pipe would only close when the grandchild ends.
+    auto p = h.start({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "grandchild:30000;exit:3"}});
+    CHECK(p->wait(20s) == 1);
+    CHECK_THAT(h.dir.read("stderr.log"), Catch::Contains("Worker exited with code 3"));
+    CHECK(h.worker_events("grandchild").size() == 1);
+}
+
+// Fault list, the worker: 1 GiB of output. The runner reads it through and its peak RSS stays
+// bounded (measured from /proc/<pid>/status while the output flows).
+TEST_CASE("1 GiB of worker output keeps the runner's memory bounded", "[e2e][faults][worker]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config());
+    auto p = h.start({cfg}, {{"FAKE_WORKER_SCRIPT", "bulk:1024;log:bulk-done;wait-graceful"}});
+    REQUIRE(eventually([&] { return !h.worker_events("received", "welcome").empty(); }, 30s));
+    const auto before = usage_of(p->pid());
+    long peak = before.peak_kib;
+    const bool done = eventually(
+        [&] {
+            peak = std::max(peak, usage_of(p->pid()).peak_kib);
+            return h.dir.read("stderr.log").find("bulk-done") != std::string::npos;
+        },
+        300s);
+    peak = std::max(peak, usage_of(p->pid()).peak_kib);
+    INFO("RSS before " << before.rss_kib << " KiB, peak " << peak << " KiB");
+    REQUIRE(done);
+    CHECK(peak < 64 * 1024);
+    p->signal(SIGTERM);
+    CHECK(p->wait(30s) == 0);
+    CHECK_THAT(h.dir.read("stderr.log"), Catch::Contains("over-long line"));
+}
+
+// Fault list, the host: the runner config changed while running is ignored until the next
+// start, and said once.
+TEST_CASE("the runner config changed while running: ignored, said once", "[e2e][faults]") {
+    harness h;
+    h.start_standin();
+    const auto cfg = h.write_config(h.static_config());
+    // The config is looked at every minute, scaled here to 1.5 s.
+    auto p = h.start({cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"},
+                             {"START_WORKER_TEST_TIME_SCALE", "0.025"}});
+    REQUIRE(eventually([&] { return !h.worker_events("received", "welcome").empty(); }, 30s));
+    const std::string said = "The runner config " + cfg + " changed";
+    // An edit that would change the worker's path: nothing happens to the running worker.
+    h.write_config(h.static_config("# edited\nlifecycle:\n  killTimeout: 1\n"));
+    REQUIRE(
+        eventually([&] { return h.dir.read("stderr.log").find(said) != std::string::npos; }, 30s));
+    h.write_config(h.static_config("# edited again\n"));
+    std::this_thread::sleep_for(4s);  // more than two looks
+    const auto log = h.dir.read("stderr.log");
+    CHECK(log.find(said) == log.rfind(said));  // said once
+    CHECK(p->running());
+    CHECK(h.worker_events("start").size() == 1);
+    p->signal(SIGTERM);
+    CHECK(p->wait(30s) == 0);
 }

@@ -21,6 +21,12 @@
 //     error-flood:N:BYTES      send N error-reports as fast as possible, each with a
 //                              description of BYTES bytes (not recorded one by one)
 //     fds                      record the open descriptors ("fds" event)
+//     bulk:MIB                 write MIB MiB of plain output, in lines of 2 MiB (over-long:
+//                              the runner skips them)
+//     close-stdout             close stdout (the protocol's output) and keep running
+//     grandchild:MS            start `sleep` for MS ms that keeps stdout and stderr open (its
+//                              pid recorded as "grandchild")
+//     crash                    die of SIGSEGV
 //     shutdown                 send ~{"type":"shutdown"}
 //     autologin:USER           send ~{"type":"autologin","username":USER}
 //     hello                    send hello now (with FAKE_WORKER_NO_HELLO=1: a late hello)
@@ -327,6 +333,25 @@ void run_step(const std::string& step, int& credentials_consumed) {
             m.properties["extra"] = json::object{{"i", i}};
             send_line(sw::protocol::encode(m));
         }
+    } else if (verb == "bulk" && to_number(arg, n)) {
+        const std::string line = std::string(std::size_t{2} << 20, 'b') + "\n";
+        for (long long i = 0; i < n; i += 2) send_line(line);
+    } else if (step == "close-stdout") {
+        std::lock_guard lock(out_mu);
+        ::close(STDOUT_FILENO);
+    } else if (verb == "grandchild" && to_number(arg, n)) {
+        const std::string seconds = std::to_string(static_cast<double>(n) / 1000.0);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::execlp("sleep", "sleep", seconds.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        record("grandchild", {{"pid", static_cast<int>(pid)}});
+    } else if (step == "crash") {
+        record("exit", {{"code", 128 + SIGSEGV}, {"reason", "crash"}});
+        ::signal(SIGSEGV, SIG_DFL);
+        ::raise(SIGSEGV);
+        ::_exit(128 + SIGSEGV);
     } else if (step == "fds") {
         record_fds();
     } else if (step == "shutdown") {
