@@ -178,7 +178,10 @@ awaitable<std::optional<event>> taskcluster_actions::send_error_report(tc::error
 }
 
 void taskcluster_actions::report_error(std::string reason) {
-    if (s_.st.creds.client_id.empty() || s_.st.worker_pool_id.empty()) return;
+    if (s_.st.creds.client_id.empty() || s_.st.worker_pool_id.empty()) {
+        log::error("{} (not reported: not registered with worker-manager)", reason);
+        return;
+    }
     log::error("Reporting to worker-manager: {}", reason);
     tc::error_report r;
     r.kind = "worker-runner-error";

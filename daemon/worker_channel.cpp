@@ -73,12 +73,11 @@ awaitable<std::optional<event>> worker_channel::read_loop() {
          [](std::size_t skipped) {
              log::warn("Dropped {} bytes of an over-long line from the worker", skipped);
          },
-         // Owned messages, not the decoder's reused arena (transient_messages): with the arena
-         // the runner stopped reading the worker's output after 17 large error-reports (1 in
-         // flight + 16 queued; the next push drops one), leaving the worker blocked on its full
-         // pipe: tests/daemon/faults_test.cpp "[reports]" fails with `true` here. Cause not
-         // found yet; re-enable once that test passes with it.
-         false});
+         // on_message keeps nothing of a message but copies into its own storage (error-report's
+         // extra is copy-assigned, log bodies are formatted at once): no allocation per message.
+         // (The arena once ran out after 17 large error-reports: tests/daemon/faults_test.cpp
+         // "[reports]" and tests/lib/protocol/codec_test.cpp "[transient]" guard that.)
+         true});
     std::vector<char> buf(64 * 1024);
     while (true) {
         co_await wait_for_log_room();
