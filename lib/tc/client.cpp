@@ -137,7 +137,8 @@ struct service_error {
 };
 
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
-service_error describe_error_body(const std::string& body, const std::vector<std::string>& secrets) {
+service_error describe_error_body(const std::string& body,
+                                  const std::vector<std::string>& secrets) {
     boost::system::error_code ec;
     const auto v = sw::json::parse(body, ec);
     if (!ec && v.is_object()) {
@@ -429,7 +430,7 @@ std::string worker_path(const std::string& wp, const std::string& wg, const std:
 }  // namespace
 
 client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
-               client_options opts)
+               const client_options& opts)
     : http_(http), root_url_(std::move(root_url)), creds_(std::move(creds)), opts_(opts) {}
 
 boost::asio::awaitable<register_result> client::register_worker(

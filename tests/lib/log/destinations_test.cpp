@@ -239,6 +239,19 @@ TEST_CASE("journald: truncation keeps MESSAGE's start, PRIORITY and the marker",
     CHECK(cut.count("WORKER_X") == 0);
 }
 
+TEST_CASE("journald: truncation never cuts a UTF-8 sequence in half", "[log][log-dest]") {
+    // 4095 bytes, then a 3-byte character across the 4096-byte limit (found by cppcheck: the
+    // check read one past the kept part and never backed off).
+    const std::string message = std::string(4095, 'x') + "\xE2\x82\xAC" + std::string(100, 'y');
+    std::string len(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        len[i] = static_cast<char>((std::uint64_t{message.size()} >> (8 * i)) & 0xff);
+    const std::string entry = "MESSAGE\n" + len + message + "\nPRIORITY=4\n";
+    const auto cut = parse_journal(sw::log::truncate_journald_entry(entry));
+    CHECK(one(cut, "MESSAGE") == std::string(4095, 'x') + std::string(sw::log::truncated_marker));
+    CHECK(one(cut, "PRIORITY") == "4");
+}
+
 TEST_CASE("journald: a missing socket falls back to stderr in the stdio format, with a warning",
           "[log][log-dest]") {
     restore_log guard;
