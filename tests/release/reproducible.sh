@@ -26,7 +26,7 @@
 #                     release that made the tag): rebuilding the tag gives the released bytes
 # Cost: two Release builds from scratch; the script prints each build's wall time and CPU time
 # (measured on the project's loaded 2-core machine, all artifacts: 652 s and 388 s, 17 min 20 s
-# in all). scripts/test runs it with --binary-only --separate-caches (see README "Releases").
+# in all). scripts/test runs it with --binary-only (see README "Releases").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 binary_only=0 separate=0
