@@ -342,6 +342,10 @@ struct bench {
                         run({bin, gw}, {{"SW_BENCH_WORKER", "hello"}, {"SW_BENCH_REPORT", report}});
                     check(r, "exit-at-once", bin);
                     side(fig("whole run, worker exits at once", "ms"), k).push_back(r.wall_ms);
+                    // CPU is steadier than wall time on a loaded machine (the worker's share is
+                    // tiny and the same for both).
+                    side(fig("the same, CPU of the runner and the worker", "ms"), k)
+                        .push_back(r.cpu_ms);
                     side(fig("peak RSS of the runner (ru_maxrss)", "KiB"), k)
                         .push_back(static_cast<double>(r.max_rss_kib));
                     auto rep = read_report(report);
@@ -609,6 +613,8 @@ struct bench {
                 auto rep = read_report(report);
                 side(fig("static + secrets over https (private CA), whole run", "ms"), k)
                     .push_back(r.wall_ms);
+                side(fig("static + secrets over https: CPU of the runner and the worker", "ms"), k)
+                    .push_back(r.cpu_ms);
                 side(fig("static + secrets over https: peak RSS", "KiB"), k)
                     .push_back(static_cast<double>(r.max_rss_kib));
                 side(fig("static + secrets over https: Private_Dirty at worker exit", "KiB"), k)
