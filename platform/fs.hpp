@@ -51,8 +51,9 @@ void write_private_file_atomic(const std::string& path, std::string_view content
 /// link, too large) is replaced. Errors: those of write_private_file_atomic.
 bool write_private_file_if_changed(const std::string& path, std::string_view contents);
 
-/// Reads a private file: it must be a regular file owned by us with no group/other bits and the
-/// owner-read bit set, else sw::failure(errc::refused) naming the file and the problem.
+/// Reads a private file: it must be a regular file (not a symbolic link, and on POSIX with no
+/// other hard link) owned by us with no group/other bits and the owner-read bit set, else
+/// sw::failure(errc::refused) naming the file and the problem.
 /// Returns false (and leaves `out` alone) if it does not exist.
 bool read_private_file(const std::string& path, std::size_t max_size, std::string& out);
 

@@ -364,12 +364,14 @@ std::string truncate_journald_entry(std::string_view entry) {
         if (name == "PRIORITY") priority = value;
     }
     constexpr std::size_t keep = 4096;
-    std::string cut(message.substr(0, keep));
+    std::string_view kept = message.substr(0, keep);
     if (message.size() > keep) {
-        std::size_t n = cut.size();
-        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
-        cut.resize(n);
+        // Never half a UTF-8 sequence: back off while the first byte cut away continues one.
+        std::size_t n = keep;
+        while (n > 0 && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) --n;
+        kept = message.substr(0, n);
     }
+    std::string cut(kept);
     cut.append(truncated_marker);
     memory_buf_t out;
     journal_field(out, "MESSAGE", cut);

@@ -92,7 +92,7 @@ bool too_large(std::error_code ec) {
 // The destination's rendering of a drop notice, with a formatter of its own (the writer thread
 // calls it outside the sink's lock).
 bounded_queue::notice_fn make_notice_fn(std::shared_ptr<spdlog::formatter> f) {
-    return [f](std::uint64_t n, std::string& out) {
+    return [f = std::move(f)](std::uint64_t n, std::string& out) {
         fields_scope scope(nullptr);
         const std::string text = drop_notice_text(n);
         spdlog::memory_buf_t buf;

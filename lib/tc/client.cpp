@@ -443,7 +443,7 @@ std::string worker_path(const std::string& wp, const std::string& wg, const std:
 }  // namespace
 
 client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
-               client_options opts)
+               const client_options& opts)
     : http_(http), root_url_(std::move(root_url)), creds_(std::move(creds)), opts_(opts) {}
 
 boost::asio::awaitable<register_result> client::register_worker(
