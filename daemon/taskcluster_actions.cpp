@@ -14,11 +14,12 @@ using state::event;
 using state::event_type;
 
 std::string deployment_id_of(const boost::json::value& worker_config) {
-    try {
-        return json::to_sorted_json(json::get_path(worker_config, "deploymentId"));
-    } catch (const std::exception&) {
-        return {};
-    }
+    // A lookup, not get_path's exception: a config without deploymentId is the common case,
+    // and a throw at every start costs the unwinder's walk over .eh_frame (CPU and ~0.3 MB of
+    // RSS, README Performance).
+    const auto* obj = worker_config.if_object();
+    const auto* id = obj ? obj->if_contains("deploymentId") : nullptr;
+    return id ? json::to_sorted_json(*id) : std::string();
 }
 
 awaitable<std::optional<event>> taskcluster_actions::register_worker() {
