@@ -63,15 +63,12 @@ struct runner::impl {
     impl(asio::io_context& io, config::runner_config cfg, context ctx)
         : s(io, std::move(cfg), std::move(ctx)),
           ops(io, [this](event ev) { push(std::move(ev)); }),
-          tc(s),
+          tc(s, ops),
           prov(s),
           local(s, [this](std::string why) { report(std::move(why)); }),
           worker(s, ops,
                  {[this](event ev) { push(std::move(ev)); },
-                  [this](tc::error_report r) {
-                      ops.start("reporting the worker's error", op_kind::report,
-                                tc.send_error_report(std::move(r)));
-                  },
+                  [this](tc::error_report r) { tc.queue_report(std::move(r)); },
                   [this](const std::string& user, const std::optional<std::string>& pw) {
                       local.configure_autologin(user, pw);
                   }}),
@@ -111,9 +108,7 @@ struct runner::impl {
         wake.cancel();
     }
 
-    void report(std::string reason) {
-        ops.start("reporting an error", op_kind::report, tc.report_error(std::move(reason)));
-    }
+    void report(std::string reason) { tc.report_error(std::move(reason)); }
 
     // ---- the run loop ---------------------------------------------------------------------
 
@@ -203,12 +198,14 @@ struct runner::impl {
         ignored_signals.cancel();
         obs.stop();
         // An error report the worker sent just before exiting may still be on its way: it is
-        // often the only trace of why the worker stopped, so give it a bounded moment.
-        if (const auto n = ops.in_flight(op_kind::report); n > 0) {
-            log::info("Waiting for {} error report(s) to be sent", n);
+        // often the only trace of why the worker stopped, so give the queue a bounded moment
+        // (one call at a time: each that ends starts the next).
+        if (ops.in_flight(op_kind::report) > 0) {
+            log::info("Waiting for {} error report(s) to be sent", 1 + s.reports.pending());
             co_await ops.settle(op_kind::report, 10s);
-            ops.cancel(op_kind::report);
         }
+        tc.close_reports();
+        ops.cancel(op_kind::report);
         if (!co_await ops.settle(std::nullopt, 5s))
             log::warn("{} operation(s) did not end after cancellation", ops.in_flight());
         const int code = to_int(a.code);
