@@ -13,7 +13,7 @@ namespace sw::daemon {
 ///   errc::refused (401/403, TLS, file modes) -> 77 refused
 ///   errc::permanent (400/404/409... from TC) -> 77 refused: Taskcluster refused the request
 ///                                               (unknown pool, wrong static secret); a restart
-///                                               cannot help (CONTRACT.md: "another refusal")
+///                                               cannot help (the exit-code table's remedy: "another refusal")
 ///   errc::unavailable                        -> 69 unavailable
 ///   errc::internal                           -> 70 internal
 ///   std::errc::permission_denied / operation_not_permitted (a file we may not touch) -> 77

@@ -13,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-
 namespace sw::daemon {
 
 namespace asio = boost::asio;
@@ -84,7 +83,7 @@ workers::start_plan local_actions::prepare_worker(bool resumed) {
     auto plan = s_.worker->plan_start(st);
     if (!plan.config_path.empty()) {
         platform::make_parent_dirs(plan.config_path);
-        platform::write_private_file_atomic(plan.config_path, plan.config_contents);
+        platform::write_private_file_if_changed(plan.config_path, plan.config_contents);
     }
     if (s_.cfg.autologin)
         configure_autologin(s_.cfg.autologin->username, s_.cfg.autologin->password);
@@ -96,7 +95,7 @@ void local_actions::rewrite_worker_config() {
         s_.worker->set_credentials(s_.st);
         auto p = s_.worker->plan_start(s_.st);
         if (!p.config_path.empty())
-            platform::write_private_file_atomic(p.config_path, p.config_contents);
+            platform::write_private_file_if_changed(p.config_path, p.config_contents);
     } catch (const std::exception& e) {
         log::warn("Could not rewrite the worker config with the new credentials: {}", e.what());
     }

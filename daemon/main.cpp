@@ -117,7 +117,7 @@ int start_worker_main(int argc, char** argv) {
         {
             boost::asio::io_context io;
             auto r = std::make_unique<sw::daemon::runner>(io, std::move(cfg), std::move(ctx));
-            boost::asio::co_spawn(io, r->run(), [&](std::exception_ptr e, int c) {
+            boost::asio::co_spawn(io, r->run(), [&](const std::exception_ptr& e, int c) {
                 code = c;
                 if (e) {
                     try {

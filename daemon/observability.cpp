@@ -61,6 +61,8 @@ health::snapshot observability::snapshot() const {
     h.renewals = s_.renewals;
     h.renewal_failures = s_.renewal_failures;
     h.log_dropped = log::dropped_count();
+    h.error_reports_dropped = s_.reports.dropped_total();
+    h.error_reports_pending = s_.reports.pending() + (s_.reports.in_flight() ? 1 : 0);
     h.termination_notice = s_.notice.has_value();
     return h;
 }

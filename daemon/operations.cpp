@@ -51,15 +51,15 @@ void operations::start(std::string name, op_kind kind, asio::awaitable<std::opti
     it->kind = kind;
     it->action = action;
     asio::co_spawn(io_, std::move(op),
-                   asio::bind_cancellation_slot(it->signal.slot(),
-                                                [this, it, then = std::move(then)](
-                                                    std::exception_ptr e, std::optional<event> r) {
-                                                    complete(it, e, std::move(r));
-                                                    if (then) then();
-                                                }));
+                   asio::bind_cancellation_slot(
+                       it->signal.slot(), [this, it, then = std::move(then)](
+                                              const std::exception_ptr& e, std::optional<event> r) {
+                           complete(it, e, std::move(r));
+                           if (then) then();
+                       }));
 }
 
-void operations::complete(std::list<entry>::iterator it, std::exception_ptr e,
+void operations::complete(std::list<entry>::iterator it, const std::exception_ptr& e,
                           std::optional<event> r) {
     it->done = true;
     const std::string name = it->name;

@@ -78,7 +78,7 @@ class operations {
         bool cancelled = false;
         bool done = false;  ///< completed; erased once its handler has returned
     };
-    void complete(std::list<entry>::iterator it, std::exception_ptr e,
+    void complete(std::list<entry>::iterator it, const std::exception_ptr& e,
                   std::optional<state::event> r);
     void cancel(entry& o);
 

@@ -24,8 +24,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <optional>
 
 namespace sw::daemon {
@@ -63,15 +66,12 @@ struct runner::impl {
     impl(asio::io_context& io, config::runner_config cfg, context ctx)
         : s(io, std::move(cfg), std::move(ctx)),
           ops(io, [this](event ev) { push(std::move(ev)); }),
-          tc(s),
+          tc(s, ops),
           prov(s),
           local(s, [this](std::string why) { report(std::move(why)); }),
           worker(s, ops,
                  {[this](event ev) { push(std::move(ev)); },
-                  [this](tc::error_report r) {
-                      ops.start("reporting the worker's error", op_kind::report,
-                                tc.send_error_report(std::move(r)));
-                  },
+                  [this](tc::error_report r) { tc.queue_report(std::move(r)); },
                   [this](const std::string& user, const std::optional<std::string>& pw) {
                       local.configure_autologin(user, pw);
                   }}),
@@ -111,9 +111,7 @@ struct runner::impl {
         wake.cancel();
     }
 
-    void report(std::string reason) {
-        ops.start("reporting an error", op_kind::report, tc.report_error(std::move(reason)));
-    }
+    void report(std::string reason) { tc.report_error(std::move(reason)); }
 
     // ---- the run loop ---------------------------------------------------------------------
 
@@ -137,6 +135,7 @@ struct runner::impl {
         platform::disable_oom_killer();
         ops.start("watching for stop signals", op_kind::background, watch_signals());
         ops.start("ignoring other signals", op_kind::background, ignore_signals());
+        ops.start("watching the runner config", op_kind::background, watch_config());
         obs.start_watchdog(ops);
 
         push(make_event(event_type::start));
@@ -194,6 +193,37 @@ struct runner::impl {
         }
     }
 
+    /// The runner config is read once, at start: a change while running is ignored until the
+    /// next start, and said once (issue 14's fault list). Looked at every minute (its size and
+    /// modification time; scaled by the test hook), which costs one stat.
+    awaitable<std::optional<event>> watch_config() {
+        namespace fs = std::filesystem;
+        const fs::path path = s.cfg.source_path;
+        const auto look = [&] {
+            std::error_code ec;
+            const auto when = fs::last_write_time(path, ec);
+            const auto size = ec ? 0 : fs::file_size(path, ec);
+            return ec ? std::optional<std::pair<fs::file_time_type, std::uintmax_t>>()
+                      : std::make_pair(when, size);
+        };
+        const auto at_start = look();
+        if (path.empty() || !at_start) co_return std::nullopt;
+        const auto every = std::max<std::chrono::milliseconds>(
+            50ms, std::chrono::milliseconds(std::llround(60'000 * s.ctx.time_scale)));
+        asio::steady_timer t(s.io);
+        while (true) {
+            t.expires_after(every);
+            co_await t.async_wait(use_awaitable);  // cancellation ends the watch
+            if (look() != at_start) {
+                log::warn(
+                    "The runner config {} changed since start-worker started; the change is "
+                    "ignored until the next start",
+                    path.string());
+                co_return std::nullopt;
+            }
+        }
+    }
+
     awaitable<int> finish(const action& a) {
         s.finished = true;
         if (worker.started() && !worker.exited()) worker.kill("the runner is exiting");
@@ -203,12 +233,14 @@ struct runner::impl {
         ignored_signals.cancel();
         obs.stop();
         // An error report the worker sent just before exiting may still be on its way: it is
-        // often the only trace of why the worker stopped, so give it a bounded moment.
-        if (const auto n = ops.in_flight(op_kind::report); n > 0) {
-            log::info("Waiting for {} error report(s) to be sent", n);
+        // often the only trace of why the worker stopped, so give the queue a bounded moment
+        // (one call at a time: each that ends starts the next).
+        if (ops.in_flight(op_kind::report) > 0) {
+            log::info("Waiting for {} error report(s) to be sent", 1 + s.reports.pending());
             co_await ops.settle(op_kind::report, 10s);
-            ops.cancel(op_kind::report);
         }
+        tc.close_reports();
+        ops.cancel(op_kind::report);
         if (!co_await ops.settle(std::nullopt, 5s))
             log::warn("{} operation(s) did not end after cancellation", ops.in_flight());
         const int code = to_int(a.code);

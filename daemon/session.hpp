@@ -9,6 +9,7 @@
 #include "lib/http/client.hpp"
 #include "lib/providers/provider.hpp"
 #include "lib/tc/client.hpp"
+#include "lib/tc/report_queue.hpp"
 #include "lib/workers/worker.hpp"
 #include "state/lifecycle.hpp"
 #include "state/run_state.hpp"
@@ -55,6 +56,9 @@ struct session {
     std::uint64_t renewals = 0;
     std::uint64_t renewal_failures = 0;
     health::counters counts;  ///< /metrics event counts (plain integers, kept even without it)
+    /// reportWorkerError calls waiting to be sent (the worker's and the runner's own): one in
+    /// flight, a bounded number waiting, the rest dropped and counted (issue 14, finding 2).
+    tc::report_queue reports;
     std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
     bool finished = false;  ///< the machine said exit
 

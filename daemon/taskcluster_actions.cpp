@@ -14,11 +14,12 @@ using state::event;
 using state::event_type;
 
 std::string deployment_id_of(const boost::json::value& worker_config) {
-    try {
-        return json::to_sorted_json(json::get_path(worker_config, "deploymentId"));
-    } catch (const std::exception&) {
-        return {};
-    }
+    // A lookup, not get_path's exception: a config without deploymentId is the common case,
+    // and a throw at every start costs the unwinder's walk over .eh_frame (CPU and ~0.3 MB of
+    // RSS, README Performance).
+    const auto* obj = worker_config.if_object();
+    const auto* id = obj ? obj->if_contains("deploymentId") : nullptr;
+    return id ? json::to_sorted_json(*id) : std::string();
 }
 
 awaitable<std::optional<event>> taskcluster_actions::register_worker() {
@@ -177,15 +178,54 @@ awaitable<std::optional<event>> taskcluster_actions::send_error_report(tc::error
     co_return std::nullopt;
 }
 
-awaitable<std::optional<event>> taskcluster_actions::report_error(std::string reason) {
-    if (s_.st.creds.client_id.empty() || s_.st.worker_pool_id.empty()) co_return std::nullopt;
+void taskcluster_actions::report_error(std::string reason) {
+    if (s_.st.creds.client_id.empty() || s_.st.worker_pool_id.empty()) {
+        log::error("{} (not reported: not registered with worker-manager)", reason);
+        return;
+    }
     log::error("Reporting to worker-manager: {}", reason);
     tc::error_report r;
     r.kind = "worker-runner-error";
     r.title = "start-worker error";
-    r.description = reason;
+    r.description = std::move(reason);
     r.extra = {{"stage", std::string(to_string(s_.fsm->current()))}};
-    co_return co_await send_error_report(std::move(r));
+    queue_report(std::move(r));
+}
+
+void taskcluster_actions::queue_report(tc::error_report r) {
+    if (reports_closed_) {
+        log::warn("Not reporting worker error (the runner is exiting): {}", r.title);
+        return;
+    }
+    s_.reports.push(std::move(r));
+    send_next_report();
+}
+
+void taskcluster_actions::send_next_report() {
+    if (reports_closed_) return;
+    auto r = s_.reports.start_next();
+    if (!r) return;
+    ops_.start("reporting an error", op_kind::report, send_error_report(std::move(*r)),
+               std::nullopt, [this] {
+                   s_.reports.finish();
+                   log_dropped_reports();
+                   send_next_report();
+               });
+}
+
+void taskcluster_actions::log_dropped_reports() {
+    if (const auto n = s_.reports.take_dropped(); n > 0)
+        log::warn(
+            "Dropped {} error report(s) from the worker: worker-manager takes them one at a time "
+            "and at most {} wait (start_worker_error_reports_dropped_total counts them)",
+            n, tc::report_queue::limits{}.max_pending);
+}
+
+void taskcluster_actions::close_reports() {
+    reports_closed_ = true;
+    log_dropped_reports();
+    if (const auto n = s_.reports.pending(); n > 0)
+        log::warn("{} error report(s) not sent: the runner is exiting", n);
 }
 
 }  // namespace sw::daemon

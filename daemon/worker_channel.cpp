@@ -72,9 +72,15 @@ awaitable<std::optional<event>> worker_channel::read_loop() {
          [](std::string_view line) { log::write(log::level::info, line); },
          [](std::size_t skipped) {
              log::warn("Dropped {} bytes of an over-long line from the worker", skipped);
-         }});
+         },
+         // on_message keeps nothing of a message but copies into its own storage (error-report's
+         // extra is copy-assigned, log bodies are formatted at once): no allocation per message.
+         // (The arena once ran out after 17 large error-reports: tests/daemon/faults_test.cpp
+         // "[reports]" and tests/lib/protocol/codec_test.cpp "[transient]" guard that.)
+         true});
     std::vector<char> buf(64 * 1024);
     while (true) {
+        co_await wait_for_log_room();
         const std::size_t n = co_await child_->read_some(buf.data(), buf.size());
         if (n == 0) break;
         log::batch_scope burst;  // one wake-up of the log writer per read, not per line
@@ -84,6 +90,37 @@ awaitable<std::optional<event>> worker_channel::read_loop() {
     reader_done_ = true;
     if (drain_timer_) drain_timer_->cancel();
     co_return std::nullopt;
+}
+
+awaitable<void> worker_channel::wait_for_log_room() {
+    constexpr auto log_pause_limit = 1s;
+    if (log_stuck_at_) {
+        if (*log_stuck_at_ == log::batches_delivered()) co_return;  // still stuck: no pause
+        log_stuck_at_.reset();
+    }
+    // The writer thread only posts the timer's cancellation to this loop; the callback is
+    // removed (under the queue's lock) before the timer goes away, and a cancellation posted
+    // before that finds no timer.
+    const auto timer = std::make_shared<asio::steady_timer>(s_.io);
+    const std::weak_ptr<asio::steady_timer> weak = timer;
+    struct clear_notify {
+        ~clear_notify() { log::clear_room_notify(); }
+    } guard;
+    const auto deadline = std::chrono::steady_clock::now() + log_pause_limit;
+    const auto ex = s_.io.get_executor();
+    while (log::notify_when_room([ex, weak] {
+        asio::post(ex, [weak] {
+            if (const auto t = weak.lock()) t->cancel();
+        });
+    })) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            log_stuck_at_ = log::batches_delivered();
+            co_return;
+        }
+        timer->expires_at(deadline);
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
 }
 
 awaitable<std::optional<event>> worker_channel::wait_exit() {

@@ -58,6 +58,13 @@ class worker_channel {
     void send(const protocol::message& m);
     boost::asio::awaitable<std::optional<state::event>> write_loop();
     boost::asio::awaitable<std::optional<state::event>> read_loop();
+    /// Before the next read of worker output: while the log queue is three quarters full, waits
+    /// until its writer takes the queued records (the worker then waits on its full pipe, as with
+    /// the Go runner, instead of its lines being dropped), for at most log_pause_limit. A
+    /// destination that makes no progress within that time counts as stuck: until it writes a
+    /// batch, reading goes on without pauses and the queue drops (and reports) what does not
+    /// fit, so a stuck log never stalls the worker for long.
+    boost::asio::awaitable<void> wait_for_log_room();
     boost::asio::awaitable<std::optional<state::event>> wait_exit();
     void on_message(protocol::message&& m);
     void on_error_report(const protocol::message& m);
@@ -71,6 +78,8 @@ class worker_channel {
     bool writing_ = false;
     bool reader_done_ = false;
     std::optional<boost::asio::steady_timer> drain_timer_;
+    /// log::batches_delivered() when the log destination was found stuck (wait_for_log_room).
+    std::optional<std::uint64_t> log_stuck_at_;
 };
 
 }  // namespace sw::daemon

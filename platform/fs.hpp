@@ -42,8 +42,18 @@ std::string read_config_file(const std::string& path, std::size_t max_size);
 void write_private_file_atomic(const std::string& path, std::string_view contents,
                                const write_fault& fault = {});
 
-/// Reads a private file: it must be a regular file owned by us with no group/other bits and the
-/// owner-read bit set, else sw::failure(errc::refused) naming the file and the problem.
+/// write_private_file_atomic, unless `path` already is a private file (as read_private_file
+/// accepts it) holding exactly `contents`: then nothing is written or synced and it returns
+/// false. The worker config is rewritten before every worker start and is mostly unchanged
+/// from one boot to the next; leaving it alone keeps its atomicity (it is not touched) and
+/// saves the two fsyncs, which on a busy disk are most of a run's start-up (README
+/// Performance). A file that cannot be read as private (loose mode, another owner, a symbolic
+/// link, too large) is replaced. Errors: those of write_private_file_atomic.
+bool write_private_file_if_changed(const std::string& path, std::string_view contents);
+
+/// Reads a private file: it must be a regular file (not a symbolic link, and on POSIX with no
+/// other hard link) owned by us with no group/other bits and the owner-read bit set, else
+/// sw::failure(errc::refused) naming the file and the problem.
 /// Returns false (and leaves `out` alone) if it does not exist.
 bool read_private_file(const std::string& path, std::size_t max_size, std::string& out);
 

@@ -87,14 +87,14 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
 std::vector<action> lifecycle::host_action(bool reboot, std::string reason) {
     reboot_pending_ = reboot;
     action a{reboot ? action_type::reboot_host : action_type::shutdown_host};
-    a.reason = reason;
+    a.reason = std::move(reason);
     if (opts_.once) {
         // --once: the host action is logged, never performed; the exit code says which.
         a.dry_run = true;
         actions out{a};
         append(out, finish(reboot ? exit_code::reboot_skipped : exit_code::shutdown_skipped,
                            "--once: host " + std::string(reboot ? "reboot" : "shutdown") +
-                               " not performed (" + reason + ")"));
+                               " not performed (" + a.reason + ")"));
         return out;
     }
     stage_ = stage::host_action;

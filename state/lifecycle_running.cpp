@@ -254,6 +254,13 @@ std::vector<action> lifecycle::while_running(const event& ev) {
         case event_type::tick:
             return on_tick(now);
 
+        case event_type::failed:
+            // A task the shell runs beside the worker (reading its output, watching for notices
+            // or signals) ended with an error: never silently. Said and reported; the worker
+            // keeps running and the stop paths that remain still work.
+            out.push_back(act(action_type::report_error, "a runner task failed: " + ev.reason));
+            return out;
+
         default:
             return out;
     }

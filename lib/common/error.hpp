@@ -64,9 +64,9 @@ bool is_refused(std::error_code ec) noexcept;
 class failure : public std::runtime_error {
   public:
     /// `message` names the key path, file or URL and says what is wrong with it.
-    failure(std::error_code code, std::string message)
-        : std::runtime_error(std::move(message)), code_(code) {}
-    failure(errc code, std::string message) : failure(make_error_code(code), std::move(message)) {}
+    failure(std::error_code code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    failure(errc code, const std::string& message) : failure(make_error_code(code), message) {}
     const std::error_code& code() const noexcept { return code_; }
 
   private:

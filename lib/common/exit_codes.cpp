@@ -13,18 +13,18 @@ std::span<const exit_code_doc> exit_code_table() {
          "before it. The unit restarts the runner.",
          true},
         {exit_code::reboot_skipped,
-         "a host reboot was requested but not performed (`--once`, or the reboot command "
-         "failed)",
-         "Expected with `--once`. Otherwise the log names the failed `host.rebootCommand`: check "
-         "that it is on PATH and works as root. Not restarted.",
+         "a host reboot was requested but not performed (`--once`, or reboots disabled)",
+         "Expected with `--once`. Otherwise the reboot could not be performed: the log names "
+         "the failed `host.rebootCommand`; check that it is on PATH and works as root. Not "
+         "restarted.",
          false},
         {exit_code::shutdown_skipped,
-         "a host shutdown was requested but not performed (`--once`, the shutdown command "
-         "failed, a static/standalone provider asked to shut down, or the instance was already "
-         "marked for termination at start)",
-         "Expected with `--once` and for static/standalone workers told to stop. Otherwise check "
-         "`host.shutdownCommand` in the log. Not restarted: a machine that should go away stays "
-         "idle rather than taking new work.",
+         "a host shutdown was requested but not performed (`--once`, or static/standalone "
+         "provider asked to shut down)",
+         "Expected with `--once` and for static/standalone workers told to stop, and when the "
+         "instance was already marked for termination at start. Otherwise the shutdown command "
+         "failed: check `host.shutdownCommand` in the log. Not restarted: a machine that should "
+         "go away stays idle rather than taking new work.",
          false},
         {exit_code::usage, "bad command line",
          "Fix `ExecStart=` in the unit (`start-worker <runnerConfig>`); the usage is printed on "
@@ -40,17 +40,19 @@ std::span<const exit_code_doc> exit_code_table() {
          "runner.",
          true},
         {exit_code::refused,
-         "refused: 401/403 (or another refusal) from Taskcluster, an untrusted TLS certificate, "
-         "expired cached credentials, or a config/state file with unsafe ownership or mode",
-         "The log names the call or file. Check the worker pool's scopes and provider "
+         "refused: 401/403 from Taskcluster, or a config/state file with unsafe ownership or "
+         "mode",
+         "Also another refusal from Taskcluster (an unknown worker pool, a wrong static secret), "
+         "an untrusted TLS certificate, or expired cached credentials. The log names the call "
+         "or file. Check the worker pool's scopes and provider "
          "settings, the static secret, `SSL_CERT_FILE`, and that the config and state files "
          "belong to root with mode 0600. Not restarted until fixed.",
          false},
         {exit_code::config,
          "the runner config is invalid, unreadable as a config (a directory, a FIFO, empty) or "
-         "unusable (nothing was contacted, nothing was written); also a worker file from "
-         "worker-manager or secrets that cannot be extracted",
-         "The log names the key path (e.g. `provider.workerPoolID`) or file. Run `start-worker "
+         "unusable (nothing was contacted, nothing was written)",
+         "Also a worker file from worker-manager or secrets that cannot be extracted. The log "
+         "names the key path (e.g. `provider.workerPoolID`) or file. Run `start-worker "
          "--validate` on the config, fix it, then restart the unit. Not restarted until fixed.",
          false},
     }};

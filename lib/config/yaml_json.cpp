@@ -45,7 +45,7 @@ constexpr std::size_t node_cost = 32;
     std::string msg = source + ": ";
     if (line > 0) msg += "line " + std::to_string(line) + ": ";
     msg += what;
-    throw failure(errc::config, std::move(msg));
+    throw failure(errc::config, msg);
 }
 
 int line_of(const YAML::Mark& m) {

@@ -202,6 +202,13 @@ std::string render_metrics(const snapshot& s) {
     metric(out, "start_worker_log_messages_dropped_total", "counter",
            "Log messages dropped because the log destination could not keep up.", "",
            std::to_string(s.log_dropped));
+    metric(out, "start_worker_error_reports_dropped_total", "counter",
+           "Error reports (reportWorkerError) dropped because worker-manager could not keep up "
+           "(one call in flight, a bounded number waiting).",
+           "", std::to_string(s.error_reports_dropped));
+    metric(out, "start_worker_error_reports_pending", "gauge",
+           "Error reports waiting to be sent, the one in flight included.", "",
+           std::to_string(s.error_reports_pending));
     return out;
 }
 

@@ -5,7 +5,8 @@
 //   GET /readyz   200 when the worker is running; else 503 with the current stage
 //   GET /metrics  Prometheus text exposition (text/plain; version=0.0.4): stage, credentials
 //                 expiry, renewals, termination notices, protocol messages by type, worker
-//                 starts and exits by code, dropped log lines, uptime, build info
+//                 starts and exits by code, dropped log lines, dropped and pending error
+//                 reports, uptime, build info
 // The endpoint is off unless `health.listen` is set: then nothing listens and nothing runs.
 // Anything else is 404; methods other than GET and HEAD are 405. Every connection is bounded:
 // at most 8 KiB of request header (431) and 8 KiB of body (413), a 10 s deadline, at most 16
@@ -65,6 +66,8 @@ struct snapshot {
     std::uint64_t renewals = 0;
     std::uint64_t renewal_failures = 0;
     std::uint64_t log_dropped = 0;
+    std::uint64_t error_reports_dropped = 0;  ///< reportWorkerError calls given up for want of room
+    std::uint64_t error_reports_pending = 0;  ///< waiting, the one in flight included
     bool termination_notice = false;
     counters counts;
 };

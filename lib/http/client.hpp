@@ -62,7 +62,7 @@ enum class failure_kind {
 
 class error : public std::runtime_error {
   public:
-    error(failure_kind k, std::string msg) : std::runtime_error(std::move(msg)), kind_(k) {}
+    error(failure_kind k, const std::string& msg) : std::runtime_error(msg), kind_(k) {}
     failure_kind kind() const noexcept { return kind_; }
 
   private:

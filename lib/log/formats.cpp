@@ -79,9 +79,11 @@ class stdio_formatter final : public spdlog::formatter {
             cached_secs_ = secs;
         }
         dest.append(cached_, cached_ + cached_size_);
-        if (const auto* fields = current_fields())
-            append(dest, to_unstructured(*fields));
-        else
+        if (const auto* fields = current_fields()) {
+            to_unstructured_into(*fields, scratch_);
+            append(dest, scratch_);
+            if (scratch_.capacity() > (1u << 20)) scratch_ = std::string{};
+        } else
             dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
         dest.push_back('\n');
     }
@@ -93,6 +95,7 @@ class stdio_formatter final : public spdlog::formatter {
     std::time_t cached_secs_ = -1;
     char cached_[40] = {};
     std::size_t cached_size_ = 0;
+    std::string scratch_;  // a structured record's text, reused
 };
 
 class json_formatter final : public spdlog::formatter {
@@ -302,13 +305,15 @@ const boost::json::object*& current_fields() {
     return fields;
 }
 
-std::string to_unstructured(const boost::json::object& body) {
-    std::string text_payload;
-    std::vector<const boost::json::key_value_pair*> others;
-    others.reserve(body.size());
+void to_unstructured_into(const boost::json::object& body, std::string& out) {
+    out.clear();
+    // Kept by each thread: no allocation per record once it has grown.
+    thread_local std::vector<const boost::json::key_value_pair*> others;
+    others.clear();
+    std::string_view text_payload;
     for (const auto& kv : body) {
         if (kv.key() == "textPayload" && kv.value().is_string()) {
-            text_payload = std::string(kv.value().get_string());
+            text_payload = kv.value().get_string();
             continue;
         }
         others.push_back(&kv);
@@ -316,7 +321,7 @@ std::string to_unstructured(const boost::json::object& body) {
     std::sort(others.begin(), others.end(),
               [](const auto* a, const auto* b) { return a->key() < b->key(); });
 
-    std::string out = text_payload;
+    out.append(text_payload);
     std::string_view sep = text_payload.empty() ? "" : "; ";
     for (const auto* kv : others) {
         out += sep;
@@ -328,7 +333,13 @@ std::string to_unstructured(const boost::json::object& body) {
             out += sw::json::to_sorted_json(kv->value());
         sep = "; ";
     }
-    if (out.empty()) return "{}";
+    if (out.empty()) out = "{}";
+    if (others.capacity() > 1024) others = {};  // a huge record does not stay
+}
+
+std::string to_unstructured(const boost::json::object& body) {
+    std::string out;
+    to_unstructured_into(body, out);
     return out;
 }
 
@@ -353,12 +364,14 @@ std::string truncate_journald_entry(std::string_view entry) {
         if (name == "PRIORITY") priority = value;
     }
     constexpr std::size_t keep = 4096;
-    std::string cut(message.substr(0, keep));
+    std::string_view kept = message.substr(0, keep);
     if (message.size() > keep) {
-        std::size_t n = cut.size();
-        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
-        cut.resize(n);
+        // Never half a UTF-8 sequence: back off while the first byte cut away continues one.
+        std::size_t n = keep;
+        while (n > 0 && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) --n;
+        kept = message.substr(0, n);
     }
+    std::string cut(kept);
     cut.append(truncated_marker);
     memory_buf_t out;
     journal_field(out, "MESSAGE", cut);

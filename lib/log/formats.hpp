@@ -39,6 +39,8 @@ const boost::json::object*& current_fields();
 /// The Go runner's ToUnstructured: a string textPayload first, then the other keys sorted,
 /// "key: value" joined with "; ", non-strings JSON-encoded; an empty object gives "{}".
 std::string to_unstructured(const boost::json::object& body);
+/// to_unstructured into `out` (replacing its contents; no allocation once it has grown).
+void to_unstructured_into(const boost::json::object& body, std::string& out);
 
 /// `stdio`: "YYYY/MM/DD HH:MM:SS <message>\n" in local time (Go's log.LstdFlags); a structured
 /// record renders as to_unstructured(fields).

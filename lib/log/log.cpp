@@ -59,6 +59,14 @@ class fields_scope {
     const boost::json::object* saved_;
 };
 
+// Whether `payload` is the structured record's textPayload (or empty): then it is clean when
+// the fields are (log::structured logs a body's textPayload as the payload).
+bool is_field_text(const boost::json::object& fields, std::string_view payload) {
+    if (payload.empty()) return true;
+    const auto* t = fields.if_contains("textPayload");
+    return t && t->is_string() && std::string_view(t->get_string()) == payload;
+}
+
 // A journald or syslog socket, reconnected once when the daemon behind it restarted.
 struct datagram_destination {
     std::string path;
@@ -84,7 +92,7 @@ bool too_large(std::error_code ec) {
 // The destination's rendering of a drop notice, with a formatter of its own (the writer thread
 // calls it outside the sink's lock).
 bounded_queue::notice_fn make_notice_fn(std::shared_ptr<spdlog::formatter> f) {
-    return [f](std::uint64_t n, std::string& out) {
+    return [f = std::move(f)](std::uint64_t n, std::string& out) {
         fields_scope scope(nullptr);
         const std::string text = drop_notice_text(n);
         spdlog::memory_buf_t buf;
@@ -145,7 +153,8 @@ class queue_sink final : public spdlog::sinks::sink {
         h.lvl = msg.level;
         h.time = msg.time;
         h.msg.assign(msg.payload.data(), msg.payload.size());
-        if (const auto* f = current_fields()) h.fields = *f;
+        // Into storage of its own: `f` may live in the protocol decoder's arena.
+        if (const auto* f = current_fields()) h.fields.emplace(*f, boost::json::storage_ptr());
         held_bytes_ += h.msg.size();
         held_.push_back(std::move(h));
     }
@@ -171,11 +180,14 @@ class queue_sink final : public spdlog::sinks::sink {
     // Redacts the message and the fields, formats, queues. Called with mutex_ held.
     void emit_locked(const log_msg& msg) {
         log_msg m = msg;
-        if (redact_into(std::string_view(msg.payload.data(), msg.payload.size()), redacted_))
-            m.payload = redacted_;
         const auto* raw = current_fields();
+        const bool dirty_fields = raw && fields_need_redaction(*raw);
+        const std::string_view payload(msg.payload.data(), msg.payload.size());
+        if (!(raw && !dirty_fields && is_field_text(*raw, payload)) &&
+            redact_into(payload, redacted_))
+            m.payload = redacted_;
         std::optional<boost::json::object> clean;
-        if (raw && fields_need_redaction(*raw)) {
+        if (dirty_fields) {
             clean.emplace(*raw);
             redact_fields(*clean);
         }
@@ -356,6 +368,18 @@ void set_capture(std::function<void(level, std::string_view)> fn) {
 std::uint64_t dropped_count() {
     auto& s = st();
     return s.queue.dropped() + s.sink->dropped_held_total_.load(std::memory_order_relaxed);
+}
+
+bool notify_when_room(std::function<void()> notify) {
+    return st().queue.notify_when_room(std::move(notify));
+}
+
+void clear_room_notify() {
+    st().queue.clear_room_notify();
+}
+
+std::uint64_t batches_delivered() {
+    return st().queue.batches_delivered();
 }
 
 bool flush(std::chrono::milliseconds timeout) {

@@ -67,6 +67,15 @@ std::string to_unstructured(const boost::json::object& body);
 /// Messages dropped so far because the queue was full.
 std::uint64_t dropped_count();
 
+/// Back-pressure for the reader of worker output (bounded_queue::notify_when_room): true when
+/// the queue is at least three quarters full; `notify` then runs once on the log's writer thread,
+/// under its lock, when the queue is empty again, and must only post to an event loop.
+bool notify_when_room(std::function<void()> notify);
+/// Removes a pending notify_when_room callback; once it returns, the callback will not run.
+void clear_room_notify();
+/// Batches written to the destination so far: unchanged while the destination is stuck.
+std::uint64_t batches_delivered();
+
 /// Blocks until every line queued before the call is written (and any pending drop report), or
 /// until `timeout`; returns false on timeout. The daemon calls it before exiting; it also runs
 /// by itself on a normal exit (return from main, std::exit).

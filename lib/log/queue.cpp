@@ -73,6 +73,23 @@ bool bounded_queue::push(std::string_view record) {
     return true;
 }
 
+bool bounded_queue::notify_when_room(std::function<void()> notify) {
+    std::lock_guard lock(mu_);
+    // Three quarters: a quarter of the queue is left for the producer's next chunk (one read
+    // of worker output: 64 KiB, fewer than 2048 lines unless they average under 32 bytes).
+    if (pending_records_ < max_messages_ / 4 * 3 && pending_.bytes.size() < max_bytes_ / 4 * 3) {
+        room_notify_ = nullptr;
+        return false;
+    }
+    room_notify_ = std::move(notify);
+    return true;
+}
+
+void bounded_queue::clear_room_notify() {
+    std::lock_guard lock(mu_);
+    room_notify_ = nullptr;
+}
+
 bool bounded_queue::flush(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     if (!thread_.joinable()) return dropped_pending_ == 0;
@@ -99,6 +116,9 @@ void bounded_queue::run() {
         }
         std::swap(pending_, writing);
         const std::size_t records = std::exchange(pending_records_, 0);
+        // The queue is empty again: a producer waiting for room may go on while this batch is
+        // written.
+        if (room_notify_) std::exchange(room_notify_, nullptr)();
         const auto deliver = deliver_;
         lock.unlock();
         if (deliver)
@@ -110,6 +130,7 @@ void bounded_queue::run() {
         if (writing.bytes.capacity() > (1u << 20)) writing = batch{};
         lock.lock();
         written_ += records;
+        batches_delivered_.fetch_add(1, std::memory_order_relaxed);
         notices_in_flight_ = 0;  // any notice of this batch is written
         idle_.notify_all();
     }

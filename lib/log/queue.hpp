@@ -67,6 +67,21 @@ class bounded_queue {
 
     std::uint64_t dropped() const { return dropped_total_.load(std::memory_order_relaxed); }
 
+    /// Back-pressure for a producer that can wait (the reader of worker output): true when the
+    /// queue is at least three quarters full (records or bytes); then `notify` is called once, on
+    /// the writer thread and under the queue's lock, as soon as the writer takes the queued records
+    /// (the queue is empty again). It must only hand the news on (post to an event loop) and
+    /// never log. False (and `notify` dropped) when there is room now. A later call replaces a
+    /// pending `notify`; clear_room_notify() removes it (call it before what `notify` refers to
+    /// goes away: once it returns, `notify` is not running and will not run).
+    bool notify_when_room(std::function<void()> notify);
+    void clear_room_notify();
+
+    /// Batches the writer has delivered so far (a destination that makes no progress keeps it).
+    std::uint64_t batches_delivered() const {
+        return batches_delivered_.load(std::memory_order_relaxed);
+    }
+
     /// While a thread is inside a deferral (nested calls count), its pushes do not wake the
     /// writer until the queue is half full; end_deferral() wakes it once. A caller that logs
     /// many records in a burst (one read of worker output) thus costs one wake-up, not one per
@@ -90,6 +105,8 @@ class bounded_queue {
     std::uint64_t pushed_ = 0;
     std::uint64_t written_ = 0;
     std::atomic<std::uint64_t> dropped_total_{0};
+    std::atomic<std::uint64_t> batches_delivered_{0};
+    std::function<void()> room_notify_;  // notify_when_room
     std::shared_ptr<const deliver_fn> deliver_;
     std::shared_ptr<const notice_fn> notice_;
     bool stopping_ = false;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,21 @@ struct secret_set {
     std::shared_ptr<const std::vector<std::string>> values =
         std::make_shared<const std::vector<std::string>>();
     std::atomic<bool> any{false};
+    std::atomic<std::uint64_t> generation{0};  // bumped (under mu) by every change of values
 };
+
+// The calling thread's copy of the registered secrets, taken again (under the lock) only when
+// they changed: a log line costs no lock and no reference count here.
+const std::vector<std::string>& current_secrets(secret_set& s) {
+    thread_local std::shared_ptr<const std::vector<std::string>> cached;
+    thread_local std::uint64_t cached_generation = ~std::uint64_t{0};
+    if (const auto g = s.generation.load(std::memory_order_acquire); g != cached_generation) {
+        std::lock_guard lock(s.mu);
+        cached = s.values;
+        cached_generation = s.generation.load(std::memory_order_relaxed);
+    }
+    return *cached;
+}
 
 secret_set& secrets() {
     static secret_set* s = new secret_set;  // never destroyed: the log thread may outlive main
@@ -59,6 +74,20 @@ bool ident_char(char c) {
 
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Every secret-shaped key ends in 'd' (password, passwd), 'y' (key), 'n' (token) or 't'
+// (secret), in either case: most separators are passed over on this test alone.
+bool may_end_secret_key(char c) {
+    switch (lower(c)) {
+        case 'd':
+        case 'y':
+        case 'n':
+        case 't':
+            return true;
+        default:
+            return false;
+    }
 }
 
 bool iends_with(std::string_view s, std::string_view suffix) {
@@ -132,9 +161,21 @@ void find_userinfo(std::string_view text, std::vector<range>& hits) {
 
 // Values after secret-shaped keys: `key=value`, `key: value`, `"key": "value"`.
 void find_keyed(std::string_view text, std::vector<range>& hits) {
+    // The separators, found with memchr (most of a line has none): the next ':' and the next
+    // '=' at or after `from`, each searched again only once passed.
+    const auto next = [&](char c, std::size_t from) {
+        if (from >= text.size()) return text.size();
+        const void* hit = std::memchr(text.data() + from, c, text.size() - from);
+        return hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - text.data())
+                   : text.size();
+    };
+    std::size_t colon = next(':', 0), equals = next('=', 0);
     for (std::size_t p = 0; p < text.size(); ++p) {
+        if (colon < p) colon = next(':', p);
+        if (equals < p) equals = next('=', p);
+        p = std::min(colon, equals);
+        if (p >= text.size()) break;
         const char sep = text[p];
-        if (sep != ':' && sep != '=') continue;
         // The key, left of the separator: optional spaces (JSON), an optional closing quote.
         std::size_t k_end = p;
         while (k_end > 0 && text[k_end - 1] == ' ') --k_end;
@@ -144,6 +185,7 @@ void find_keyed(std::string_view text, std::vector<range>& hits) {
             --k_end;
             if (k_end > 0 && text[k_end - 1] == '\\') --k_end;  // \"key\" (JSON inside JSON)
         }
+        if (k_end == 0 || !may_end_secret_key(text[k_end - 1])) continue;
         std::size_t k_begin = k_end;
         while (k_begin > 0 && ident_char(text[k_begin - 1])) --k_begin;
         if (k_begin == k_end) continue;
@@ -214,24 +256,38 @@ void add_secret(std::string_view secret) {
     // config dump, a token with a quote or a '<' in it): redact those spellings too.
     insert_sorted(*next, json_escaped(boost::json::serialize(boost::json::string(secret))));
     insert_sorted(*next, json_escaped(sw::json::to_sorted_json(boost::json::string(secret))));
-    s.any.store(!next->empty(), std::memory_order_release);
     s.values = std::move(next);
+    s.generation.fetch_add(1, std::memory_order_release);
+    s.any.store(!s.values->empty(), std::memory_order_release);
 }
 
 bool secret_shaped_key(std::string_view key) {
+    using namespace std::string_view_literals;
     if (key.empty()) return false;
-    if (iends_with(key, "password") || iends_with(key, "passwd")) return true;
-    for (std::string_view word : {"key", "token", "secret"}) {
-        if (key.size() == word.size() && iends_with(key, word)) return true;  // key, TOKEN
-        if (key.size() > word.size() && iends_with(key, word)) {
-            const char before = key[key.size() - word.size() - 1];
-            const char first = key[key.size() - word.size()];
-            if (before == '_' || before == '-') return true;  // access_token, ACCESS_TOKEN
-            // camel case: accessToken, apiKey (not "monkey", not "hotkey")
-            if (first >= 'A' && first <= 'Z' && !(before >= 'A' && before <= 'Z')) return true;
-        }
+    // The last letter tells which word the key can end with (and most keys end in none).
+    std::string_view word;
+    switch (lower(key.back())) {
+        case 'd':
+            return iends_with(key, "password"sv) || iends_with(key, "passwd"sv);
+        case 'y':
+            word = "key"sv;
+            break;
+        case 'n':
+            word = "token"sv;
+            break;
+        case 't':
+            word = "secret"sv;
+            break;
+        default:
+            return false;
     }
-    return false;
+    if (!iends_with(key, word)) return false;
+    if (key.size() == word.size()) return true;  // key, TOKEN
+    const char before = key[key.size() - word.size() - 1];
+    const char first = key[key.size() - word.size()];
+    if (before == '_' || before == '-') return true;  // access_token, ACCESS_TOKEN
+    // camel case: accessToken, apiKey (not "monkey", not "hotkey")
+    return first >= 'A' && first <= 'Z' && !(before >= 'A' && before <= 'Z');
 }
 
 bool redact_into(std::string_view text, std::string& out) {
@@ -239,13 +295,9 @@ bool redact_into(std::string_view text, std::string& out) {
     hits.clear();
     auto& s = secrets();
     if (s.any.load(std::memory_order_acquire)) {
-        std::shared_ptr<const std::vector<std::string>> values;
-        {
-            std::lock_guard lock(s.mu);
-            values = s.values;
-        }
-        find_registered(text, *values, hits);
-        find_cut_secrets(text, *values, hits);
+        const auto& values = current_secrets(s);
+        find_registered(text, values, hits);
+        find_cut_secrets(text, values, hits);
     }
     // memchr must not see a null pointer, which an empty view may carry.
     if (!text.empty() && (std::memchr(text.data(), ':', text.size()) ||

@@ -23,6 +23,11 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// The frame of a protocol message, `~{...}` (after trim): anything else is plain text.
+bool framed(std::string_view line) {
+    return line.size() >= 3 && line[0] == '~' && line[1] == '{' && line.back() == '}';
+}
+
 /// How much of an over-long line is shown (the rest is only counted).
 constexpr std::size_t oversize_preview = 200;
 
@@ -37,14 +42,11 @@ std::string encode(const message& m) {
     return out;
 }
 
-bool decode_line(std::string_view line, message& out, std::string& why) {
-    line = trim(line);
-    if (line.size() < 3 || line[0] != '~' || line[1] != '{' || line.back() != '}') {
-        why = "not a protocol message";
-        return false;
-    }
-    boost::system::error_code ec;
-    boost::json::value v = sw::json::parse(line.substr(1), ec);
+namespace {
+
+// The parsed JSON of a framed line (an error `ec` from the parse) as a message.
+bool decode_parsed(boost::json::value&& v, boost::system::error_code ec, message& out,
+                   std::string& why) {
     if (ec) {
         why = "invalid JSON: " + ec.message();
         return false;
@@ -65,12 +67,27 @@ bool decode_line(std::string_view line, message& out, std::string& why) {
     }
     out.type = std::string(it->value().get_string());
     obj->erase(it);
-    out.properties = std::move(*obj);
+    out.properties = std::move(*obj);  // a move when both share the storage, else a copy
     return true;
 }
 
+}  // namespace
+
+bool decode_line(std::string_view line, message& out, std::string& why) {
+    line = trim(line);
+    if (!framed(line)) {
+        why = "not a protocol message";
+        return false;
+    }
+    boost::system::error_code ec;
+    boost::json::value v = sw::json::parse(line.substr(1), ec);
+    return decode_parsed(std::move(v), ec, out, why);
+}
+
 line_decoder::line_decoder(handlers h, std::size_t max_line)
-    : h_(std::move(h)), max_line_(std::max<std::size_t>(max_line, 1)) {}
+    : h_(std::move(h)),
+      max_line_(std::max<std::size_t>(max_line, 1)),
+      parser_(boost::json::storage_ptr(), sw::json::parse_options()) {}
 
 void line_decoder::feed(std::string_view bytes) {
     // Only a line that straddles two reads is copied (into buf_); every line that lies whole in
@@ -135,9 +152,30 @@ void line_decoder::finish() {
 
 void line_decoder::emit_line(std::string_view line) {
     line = trim(line);
-    message m;
+    if (!framed(line)) {  // most worker output: no message to build, no reason to word
+        if (h_.on_text) h_.on_text(line);
+        return;
+    }
+    boost::json::storage_ptr sp;
+    if (h_.transient_messages) {
+        // The previous line's message is gone (its handler has returned): reuse the arena.
+        parser_.reset();  // nothing of the previous line (even a failed one) left in the arena
+        arena_.emplace(arena_buf_, sizeof arena_buf_);
+        sp = boost::json::storage_ptr(&*arena_);
+    }
+    message m{std::string(), boost::json::object(sp)};  // its properties: in the arena or not
     std::string why;
-    if (decode_line(line, m, why)) {
+    bool ok = false;
+    if (h_.transient_messages) {
+        // Parsed as decode_line does (the same options), without its allocations.
+        parser_.reset(sp);
+        boost::system::error_code ec;
+        parser_.write(line.data() + 1, line.size() - 1, ec);
+        ok = decode_parsed(ec ? boost::json::value() : parser_.release(), ec, m, why);
+    } else {
+        ok = decode_line(line, m, why);
+    }
+    if (ok) {
         if (h_.on_message) h_.on_message(std::move(m));
     } else if (h_.on_text) {
         h_.on_text(line);

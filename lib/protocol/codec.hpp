@@ -1,10 +1,13 @@
 #pragma once
 // The worker-runner protocol's framing (reference 10.1): one message per line, "~" + a JSON
 // object with a string "type" + "\n". Sans-io: bytes in, messages and plain lines out.
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parser.hpp>
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +39,12 @@ class line_decoder {
         std::function<void(std::string_view line)> on_text;
         /// A line was too long; `skipped` bytes were dropped.
         std::function<void(std::size_t skipped)> on_oversize;
+        /// True: each message is built in the decoder's arena, reused by the next line, so it
+        /// costs no allocation but lives only until on_message returns. The handler must copy
+        /// what it keeps into storage of its own (copy-assign into an existing object, or
+        /// construct with an explicit storage_ptr: a Boost.JSON copy or move constructor shares
+        /// the source's storage). False: messages own their memory.
+        bool transient_messages = false;
     };
 
     explicit line_decoder(handlers h, std::size_t max_line = 1024 * 1024);
@@ -52,6 +61,14 @@ class line_decoder {
     std::string buf_;
     bool skipping_ = false;
     std::size_t skipped_ = 0;
+    // Reused from line to line: the parser keeps its stack, and each message is built in the
+    // arena (this buffer first; more blocks only for a large message, freed at the next line).
+    // The arena is made anew for each line, not release()d: Boost.JSON 1.81's release() keeps
+    // the grown block size, so after some large messages the next block requested doubled
+    // without bound (std::bad_alloc after 17 messages of 200 KB).
+    alignas(std::max_align_t) unsigned char arena_buf_[4096];
+    std::optional<boost::json::monotonic_resource> arena_;
+    boost::json::parser parser_;
 };
 
 /// The capability set of one side, sorted and unique.

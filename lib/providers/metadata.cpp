@@ -75,11 +75,8 @@ std::string body_or_throw(const http::response& resp, std::string_view method,
 }
 
 metadata_service::metadata_service(const context& ctx, std::string_view base,
-                                   http::header_list headers, retry_settings rs)
-    : ctx_(ctx),
-      base_(strip_trailing_slashes(base)),
-      headers_(std::move(headers)),
-      rs_(std::move(rs)) {}
+                                   http::header_list headers, const retry_settings& rs)
+    : ctx_(ctx), base_(strip_trailing_slashes(base)), headers_(std::move(headers)), rs_(rs) {}
 
 http::request metadata_service::make_request(std::string method, std::string_view path,
                                              http::header_list extra, std::string body) const {

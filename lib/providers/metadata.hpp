@@ -51,7 +51,7 @@ std::string body_or_throw(const http::response& resp, std::string_view method,
 class metadata_service {
   public:
     metadata_service(const context& ctx, std::string_view base, http::header_list headers,
-                     retry_settings rs = {});
+                     const retry_settings& rs = {});
 
     const std::string& base() const { return base_; }
     std::string url(std::string_view path) const { return base_ + std::string(path); }

@@ -8,6 +8,7 @@
 #include "lib/http/client.hpp"
 #include "lib/json/document.hpp"
 #include "lib/log/redact.hpp"
+#include "lib/providers/parse.hpp"
 #include "lib/tc/hawk.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -17,17 +18,29 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 namespace sw::tc {
 
+namespace {
+
+// std::llround for the delays here (finite, far inside long long), without libm: the runner
+// references nothing else of it, and a shared libm costs every start a library to map and
+// relocate (about 330 KiB of RSS, README Performance).
+long long round_half_away(double x) {
+    return x < 0 ? -static_cast<long long>(-x + 0.5) : static_cast<long long>(x + 0.5);
+}
+
+}  // namespace
+
 std::chrono::milliseconds backoff_delay(int n, const retry_policy& p, random_source& random) {
     const int exponent = std::clamp(n, 1, 40) - 1;
-    const double raw = static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent);
+    const double raw =
+        static_cast<double>(p.base.count()) * static_cast<double>(std::uint64_t{1} << exponent);
     const double capped = std::min(raw, static_cast<double>(p.cap.count()));
     std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    return std::chrono::milliseconds(std::llround(capped * jitter(random)));
+    return std::chrono::milliseconds(round_half_away(capped * jitter(random)));
 }
 
 namespace {
@@ -80,7 +93,8 @@ retry_policy poll_policy() {
 
 retry_policy scaled(retry_policy p, double factor) {
     auto scale = [factor](milliseconds d, milliseconds floor) {
-        return std::max(floor, milliseconds(std::llround(static_cast<double>(d.count()) * factor)));
+        return std::max(floor,
+                        milliseconds(round_half_away(static_cast<double>(d.count()) * factor)));
     };
     p.base = scale(p.base, milliseconds(1));
     p.cap = scale(p.cap, milliseconds(1));
@@ -137,7 +151,8 @@ struct service_error {
 };
 
 // The service's {"code", "message"}; anything else is summarised from its first 200 chars.
-service_error describe_error_body(const std::string& body, const std::vector<std::string>& secrets) {
+service_error describe_error_body(const std::string& body,
+                                  const std::vector<std::string>& secrets) {
     boost::system::error_code ec;
     const auto v = sw::json::parse(body, ec);
     if (!ec && v.is_object()) {
@@ -175,6 +190,40 @@ api_error make_error(const call_spec& spec, errc code, const std::string& proble
     return api_error(
         code, scrub(spec.what + ": " + spec.method + " " + spec.url + ": " + problem, spec.secrets),
         status, std::move(tc_code));
+}
+
+// The wait a 429 or 503 asks for in Retry-After (RFC 9110 10.2.3: delay-seconds, or an
+// HTTP-date read against `wall`); nullopt when absent or unreadable. Never negative.
+std::optional<milliseconds> retry_after(const http::response& r, const sw::clock& wall) {
+    const std::string v = r.header("Retry-After");
+    if (v.empty()) return std::nullopt;
+    if (v.find_first_not_of("0123456789") == std::string::npos) {
+        if (v.size() > 9) return milliseconds(999'999'999'000);  // far beyond any cap
+        return milliseconds(std::stoll(v) * 1000);
+    }
+    time_point when;
+    if (!providers::parse::parse_rfc1123(v, when)) return std::nullopt;
+    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(when - wall.now()));
+}
+
+// Hawk's answer to a request whose timestamp is too far from the server's clock (RFC-less, the
+// hawk library's "Stale timestamp"): a clock that is off, which the operator must fix. Returns
+// the advice to add to the error, "" for other 401s.
+std::string clock_advice(const http::response& r, const service_error& svc, const sw::clock& wall) {
+    const bool stale = svc.message.find("Stale timestamp") != std::string::npos ||
+                       r.header("WWW-Authenticate").find("Stale timestamp") != std::string::npos;
+    if (!stale) return {};
+    std::string advice = " (the request's timestamp was refused as stale: this machine's clock";
+    time_point server_now;
+    if (providers::parse::parse_rfc1123(r.header("Date"), server_now)) {
+        const auto off =
+            std::chrono::duration_cast<std::chrono::seconds>(wall.now() - server_now).count();
+        advice += " is " + std::to_string(off < 0 ? -off : off) + " s " +
+                  (off < 0 ? "behind" : "ahead of") + " Taskcluster's";
+    } else {
+        advice += " is off";
+    }
+    return advice + "; fix the clock (NTP), then restart)";
 }
 
 // One call with its retry policy. Errors never carry request headers or bodies.
@@ -247,6 +296,7 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         // unseen), so those always go out on a fresh connection.
         if (spec.single_use) http.close_idle();
         std::optional<http::response> resp;
+        std::optional<milliseconds> server_delay;  ///< what a 429/503 asked for (Retry-After)
         std::optional<http::failure_kind> net_kind;
         std::string net_message;
         try {
@@ -303,6 +353,16 @@ boost::asio::awaitable<call_result> perform(http::client& http,
                                                   "; not followed: check rootURL)";
             }
 
+            if (status == 401) problem += clock_advice(*resp, svc, *ctx.wall);
+            if (status == 429 || status == 503) {
+                if (const auto asked = retry_after(*resp, *ctx.wall)) {
+                    // Honoured (scaled like every delay), capped at the policy's longest wait.
+                    const auto ms = static_cast<double>(asked->count()) * ctx.retry_scale;
+                    server_delay =
+                        std::min(policy.cap, milliseconds(std::llround(std::min(ms, 1e12))));
+                    problem += " (Retry-After " + std::to_string(asked->count() / 1000) + " s)";
+                }
+            }
             if (status >= 500 || status == 429) {
                 last_problem = problem;
                 last_status = status;
@@ -332,7 +392,8 @@ boost::asio::awaitable<call_result> perform(http::client& http,
         }
 
         const auto elapsed = std::chrono::duration_cast<milliseconds>(ctx.steady->now() - started);
-        const auto delay = backoff_delay(attempt, policy, *ctx.random);
+        const auto delay = std::max(backoff_delay(attempt, policy, *ctx.random),
+                                    server_delay.value_or(milliseconds(0)));
         if (attempt >= policy.max_attempts || elapsed + delay > policy.deadline) {
             auto err = make_error(spec, errc::unavailable,
                                   "giving up after " + std::to_string(attempt) +
@@ -429,7 +490,7 @@ std::string worker_path(const std::string& wp, const std::string& wg, const std:
 }  // namespace
 
 client::client(http::client& http, std::string root_url, std::optional<credentials> creds,
-               client_options opts)
+               const client_options& opts)
     : http_(http), root_url_(std::move(root_url)), creds_(std::move(creds)), opts_(opts) {}
 
 boost::asio::awaitable<register_result> client::register_worker(

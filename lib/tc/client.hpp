@@ -50,8 +50,9 @@ struct client_options {
 
 class api_error : public failure {
   public:
-    api_error(std::error_code code, std::string message, unsigned status, std::string tc_code)
-        : failure(code, std::move(message)), status_(status), tc_code_(std::move(tc_code)) {}
+    api_error(std::error_code code, const std::string& message, unsigned status,
+              std::string tc_code)
+        : failure(code, message), status_(status), tc_code_(std::move(tc_code)) {}
     unsigned status() const noexcept { return status_; }              ///< 0: no HTTP response
     const std::string& tc_code() const noexcept { return tc_code_; }  ///< "ResourceNotFound"...
     /// True when the request may have reached the server but its answer was lost (network
@@ -95,7 +96,7 @@ class client {
   public:
     /// `creds` empty: unauthenticated calls (registerWorker).
     client(http::client& http, std::string root_url, std::optional<credentials> creds,
-           client_options opts = {});
+           const client_options& opts = {});
 
     void set_credentials(std::optional<credentials> creds) { creds_ = std::move(creds); }
     const std::string& root_url() const { return root_url_; }

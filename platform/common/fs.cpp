@@ -2,6 +2,7 @@
 #include "platform/fs.hpp"
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 
 namespace sw::platform {
@@ -21,6 +22,18 @@ void remove_file(const std::string& path) {
     std::error_code ec;
     std::filesystem::remove(fs_path(path), ec);  // false without an error when there is nothing
     if (ec) throw std::system_error(ec, "removing " + path);
+}
+
+bool write_private_file_if_changed(const std::string& path, std::string_view contents) {
+    std::string old;
+    try {
+        // A longer file throws (larger than the limit) and is replaced.
+        if (read_private_file(path, contents.size() + 1, old) && old == contents) return false;
+    } catch (const std::exception&) {
+        // Not readable as a private file of that size: replaced below.
+    }
+    write_private_file_atomic(path, contents);
+    return true;
 }
 
 std::optional<time_point> file_mtime(const std::string& path) {

@@ -94,7 +94,9 @@ std::string ini_set(const std::string& text, const std::string& section, const s
             auto value_at = line.find('=') + 1;
             while (value_at < line.size() && (line[value_at] == ' ' || line[value_at] == '\t'))
                 ++value_at;
-            line = line.substr(0, value_at) + value + (cr ? "\r" : "");
+            line.resize(value_at);
+            line += value;
+            if (cr) line += '\r';
         }
     } else if (found.commented) {
         auto& line = lines[*found.commented];

@@ -119,6 +119,7 @@ std::optional<std::string> capture(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<std::string> args = argv;
     std::vector<char*> cargs;
+    cargs.reserve(args.size() + 1);
     for (auto& a : args) cargs.push_back(a.data());
     cargs.push_back(nullptr);
     pid_t pid = -1;

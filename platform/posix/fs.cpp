@@ -197,6 +197,12 @@ bool read_private_file(const std::string& path, std::size_t max_size, std::strin
     if (::fstat(fd, &st) != 0) throw_errno(errno, "stat " + path);
     if (const std::string problem = private_problem(st, path); !problem.empty())
         throw failure(errc::refused, problem);
+    // A second name of a private file lets whoever made it swap what is read here (issue 14:
+    // a state file replaced by a hard link is refused, as a symbolic link is).
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+        throw failure(errc::refused, fmt::format("{} has {} hard links; refusing to read a private "
+                                                 "file that has other names",
+                                                 path, st.st_nlink));
     out = read_all(fd, path, max_size);
     return true;
 }

@@ -86,7 +86,7 @@ std::vector<std::string> build_env(const std::vector<std::pair<std::string, std:
         if (overrides.count(name)) continue;
         env.emplace_back(entry);
     }
-    for (const auto& [k, v] : overrides) env.push_back(k + "=" + v);
+    for (const auto& [k, v] : overrides) env.emplace_back(k).append("=").append(v);
     return env;
 }
 
@@ -117,7 +117,7 @@ int open_pidfd(pid_t pid) {
 class posix_child final : public child_process {
   public:
     posix_child(asio::any_io_executor ex, pid_t pid, unique_fd pidfd, unique_fd in, unique_fd out)
-        : ex_(ex), pid_(pid), pidfd_(std::move(pidfd)), stdin_(ex), stdout_(ex) {
+        : ex_(std::move(ex)), pid_(pid), pidfd_(std::move(pidfd)), stdin_(ex_), stdout_(ex_) {
         if (in.get() >= 0) stdin_.assign(in.release());
         if (out.get() >= 0) stdout_.assign(out.release());
     }
@@ -280,7 +280,9 @@ std::string find_on_path(const std::string& name) {
         const std::string dir = path.substr(start, end - start);
         start = end + 1;
         if (dir.empty()) continue;  // like Go >= 1.19: never the current directory implicitly
-        const std::string candidate = dir + "/" + name;
+        std::string candidate = dir;
+        candidate += '/';
+        candidate += name;
         struct stat st {};
         if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
             ::access(candidate.c_str(), X_OK) == 0)
@@ -344,7 +346,7 @@ std::unique_ptr<child_process> spawn(asio::any_io_executor ex, const spawn_optio
     child_in.reset();
     child_out.reset();
     unique_fd pidfd(open_pidfd(pid));
-    return std::make_unique<posix_child>(ex, pid, std::move(pidfd), std::move(parent_in),
+    return std::make_unique<posix_child>(std::move(ex), pid, std::move(pidfd), std::move(parent_in),
                                          std::move(parent_out));
 }
 

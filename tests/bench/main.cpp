@@ -19,9 +19,12 @@
 // directory named by SSL_CERT_DIR, beside the system's CAs: whole run and memory).
 //
 // Temporary files (runner configs, the worker config the runner writes, logs) are under $TMPDIR
-// (default /tmp), whose file system type is printed: start-worker syncs the worker config to disk
-// (fsync of the file and its directory) and the Go runner does not, so on a disk that figure
-// includes two fsyncs; TMPDIR=/dev/shm leaves them out.
+// (default /tmp), whose file system type is printed: start-worker syncs a changed worker config
+// to disk (fsync of the file and its directory) and the Go runner does not, so on a disk a run
+// that changes it includes two fsyncs; TMPDIR=/dev/shm leaves them out. Each runner writes its
+// own worker config, as it would alone on a machine: a standalone run leaves it unchanged from
+// the second run on (start-worker then does not rewrite it), the https run's credentials are
+// new at every registration.
 //
 // The runner config is the standalone provider with getSecrets: false and the generic-worker
 // implementation pointing at the bench worker, which both runners accept. Every log line a
@@ -297,7 +300,13 @@ struct bench {
         return v;
     }
 
-    std::string standalone_config(const std::string& implementation) const {
+    /// The worker config runner `k` writes: each runner its own, as on a machine where one
+    /// runner runs alone (a shared file would make one runner's write the other's change).
+    std::string worker_config(std::size_t k) const {
+        return dir.file("worker-config-" + std::to_string(k) + ".json");
+    }
+
+    std::string standalone_config(const std::string& implementation, std::size_t k) const {
         std::string c =
             "provider:\n  providerType: standalone\n  rootURL: http://127.0.0.1:9\n"
             "  clientID: bench\n  accessToken: bench-access-token-0123456789\n"
@@ -305,8 +314,8 @@ struct bench {
             "getSecrets: false\nworker:\n  implementation: " +
             implementation + "\n";
         if (implementation == "generic-worker")
-            c += "  path: " + o.worker + "\n  configPath: " + dir.file("worker-config.json") + "\n";
-        return dir.write("runner-" + implementation + ".yml", c, 0600);
+            c += "  path: " + o.worker + "\n  configPath: " + worker_config(k) + "\n";
+        return dir.write("runner-" + implementation + "-" + std::to_string(k) + ".yml", c, 0600);
     }
 
     void check(const proc_result& r, const std::string& what, const std::string& bin) {
@@ -320,19 +329,23 @@ struct bench {
     std::vector<double>& side(figure& f, std::size_t i) { return i == 0 ? f.a : f.b; }
 
     void startup() {
-        const auto gw = standalone_config("generic-worker");
-        const auto dummy = standalone_config("dummy");
         const auto report = dir.file("report");
         for (int i = 0; i < o.runs; ++i) {
             const auto bins = runners();
             for (std::size_t k = 0; k < bins.size(); ++k) {
                 const auto& bin = bins[k];
+                const auto gw = standalone_config("generic-worker", k);
+                const auto dummy = standalone_config("dummy", k);
                 if (wanted("exit-at-once")) {
                     std::filesystem::remove(report);
                     auto r =
                         run({bin, gw}, {{"SW_BENCH_WORKER", "hello"}, {"SW_BENCH_REPORT", report}});
                     check(r, "exit-at-once", bin);
                     side(fig("whole run, worker exits at once", "ms"), k).push_back(r.wall_ms);
+                    // CPU is steadier than wall time on a loaded machine (the worker's share is
+                    // tiny and the same for both).
+                    side(fig("the same, CPU of the runner and the worker", "ms"), k)
+                        .push_back(r.cpu_ms);
                     side(fig("peak RSS of the runner (ru_maxrss)", "KiB"), k)
                         .push_back(static_cast<double>(r.max_rss_kib));
                     auto rep = read_report(report);
@@ -360,7 +373,6 @@ struct bench {
 
     /// N lines from the worker through the runner to its log; `needle` marks them in the log.
     void throughput(const std::string& kind, const std::string& title, const std::string& needle) {
-        const auto gw = standalone_config("generic-worker");
         const auto report = dir.file("report");
         const auto log = dir.file("runner.log");
         const int reps = std::max(3, o.runs / 2);
@@ -368,7 +380,7 @@ struct bench {
             const auto bins = runners();
             for (std::size_t k = 0; k < bins.size(); ++k) {
                 std::filesystem::remove(report);
-                auto r = run({bins[k], gw},
+                auto r = run({bins[k], standalone_config("generic-worker", k)},
                              {{"SW_BENCH_WORKER", kind + ":" + std::to_string(o.lines)},
                               {"SW_BENCH_REPORT", report}},
                              log);
@@ -407,14 +419,13 @@ struct bench {
     }
 
     void idle_standalone() {
-        const auto gw = standalone_config("generic-worker");
         const int reps = 3;
         for (int i = 0; i < reps; ++i) {
             const auto bins = runners();
             for (std::size_t k = 0; k < bins.size(); ++k) {
                 const auto t0 = mono_ns();
                 const pid_t pid =
-                    start({bins[k], gw},
+                    start({bins[k], standalone_config("generic-worker", k)},
                           {{"SW_BENCH_WORKER", "idle:" + std::to_string(o.idle_seconds + 2)}});
                 double cpu = 0, wake = 0;
                 const auto s = idle_window(pid, 1000ms, cpu, wake);
@@ -473,7 +484,7 @@ struct bench {
         a->config = dir.write("runner-aws.yml",
                               "provider:\n  providerType: aws\nworker:\n  implementation: "
                               "generic-worker\n  path: " +
-                                  o.worker + "\n  configPath: " + dir.file("worker-config.json") +
+                                  o.worker + "\n  configPath: " + worker_config(0) +
                                   "\nhost:\n  shutdownCommand: [/bin/true]\n",
                               0600);
         a->env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", a->server->base_url()},
@@ -567,14 +578,16 @@ struct bench {
                         .as_object();
         so.tls = &tls;
         sw::test::tc_standin standin(std::move(so));
-        const auto cfg = dir.write(
-            "runner-static.yml",
-            "provider:\n  providerType: static\n  rootURL: " + standin.root_url() +
-                "\n  providerID: static-prov\n  workerPoolID: proj/pool\n  workerGroup: wg\n"
-                "  workerID: wid\n  staticSecret: " +
-                secret + "\nworker:\n  implementation: generic-worker\n  path: " + o.worker +
-                "\n  configPath: " + dir.file("worker-config.json") + "\n",
-            0600);
+        const auto cfg = [&](std::size_t k) {
+            return dir.write(
+                "runner-static-" + std::to_string(k) + ".yml",
+                "provider:\n  providerType: static\n  rootURL: " + standin.root_url() +
+                    "\n  providerID: static-prov\n  workerPoolID: proj/pool\n  workerGroup: wg\n"
+                    "  workerID: wid\n  staticSecret: " +
+                    secret + "\nworker:\n  implementation: generic-worker\n  path: " + o.worker +
+                    "\n  configPath: " + worker_config(k) + "\n",
+                0600);
+        };
         // The private CA joins the system's trust as a hashed directory named by SSL_CERT_DIR
         // (SSL_CERT_FILE unset): both runners then trust the system's CAs and this one, which is
         // how a deployment with a private CA is set up, and what start-up pays for trust shows.
@@ -590,7 +603,7 @@ struct bench {
             const auto bins = runners();
             for (std::size_t k = 0; k < bins.size(); ++k) {
                 std::filesystem::remove(report);
-                auto r = run({bins[k], cfg}, env, dir.file("https.log"));
+                auto r = run({bins[k], cfg(k)}, env, dir.file("https.log"));
                 if (r.exit_code != 0) {
                     std::fprintf(stderr, "bench: https: %s exited %d:\n%s\n", bins[k].c_str(),
                                  r.exit_code, read_file(dir.file("https.log")).c_str());
@@ -600,6 +613,8 @@ struct bench {
                 auto rep = read_report(report);
                 side(fig("static + secrets over https (private CA), whole run", "ms"), k)
                     .push_back(r.wall_ms);
+                side(fig("static + secrets over https: CPU of the runner and the worker", "ms"), k)
+                    .push_back(r.cpu_ms);
                 side(fig("static + secrets over https: peak RSS", "KiB"), k)
                     .push_back(static_cast<double>(r.max_rss_kib));
                 side(fig("static + secrets over https: Private_Dirty at worker exit", "KiB"), k)
@@ -677,6 +692,17 @@ int main(int argc, char** argv) {
     // A binary written moments ago (a fresh link) has dirty page-cache pages, which smaps counts
     // as its Private_Dirty until they are written back: write them back first.
     ::sync();
+    // Then drop the binaries from the page cache, so that each is read from the disk as after a
+    // boot: RSS counts the pages the kernel maps around each fault, and how many that are
+    // depends on how the file came into the cache (a fresh copy or link is cached in other
+    // folio sizes than a read): identical binaries differed by 640 KiB of peak RSS otherwise.
+    for (const auto* p : {&o.sw, &o.peer, &o.worker}) {
+        if (p->empty()) continue;
+        const int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        ::close(fd);
+    }
 
     const std::string commit =
         shell_line("git -C '" SW_SOURCE_DIR "' rev-parse --short HEAD 2>/dev/null") +

@@ -11,11 +11,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <netinet/in.h>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace sw::test {
@@ -154,5 +159,64 @@ struct harness {
         return sb.st_mode & 07777;
     }
 };
+
+/// What a running process holds, from /proc/<pid>/status and /proc/<pid>/fd.
+struct proc_usage {
+    long rss_kib = -1;   ///< VmRSS
+    long peak_kib = -1;  ///< VmHWM: the largest VmRSS so far
+    long fds = -1;       ///< open descriptors
+};
+
+/// The usage of process `pid` now (fields -1 when it is gone).
+inline proc_usage usage_of(int pid) {
+    proc_usage u;
+    const std::string base = "/proc/" + std::to_string(pid);
+    std::ifstream status(base + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) u.rss_kib = std::stol(line.substr(6));
+        if (line.rfind("VmHWM:", 0) == 0) u.peak_kib = std::stol(line.substr(6));
+    }
+    std::error_code ec;
+    long n = 0;
+    for (std::filesystem::directory_iterator it(base + "/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    if (!ec) u.fds = n;
+    return u;
+}
+
+/// The value of the first sample of `name` (with its labels, e.g. `x{a="b"}`) in a /metrics
+/// text; -1 when absent.
+inline double metric_value(const std::string& metrics, const std::string& name) {
+    const auto at = metrics.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics.substr(at + name.size() + 2));
+}
+
+/// A minimal HTTP GET of 127.0.0.1:`port` over a raw socket: returns "<status> <body>" ("" when
+/// nothing listens).
+inline std::string http_get(unsigned short port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "";
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)::write(fd, req.data(), req.size());
+    std::string resp;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto sp = resp.find(' ');
+    const auto body = resp.find("\r\n\r\n");
+    if (sp == std::string::npos || body == std::string::npos) return resp;
+    return resp.substr(sp + 1, 3) + " " + resp.substr(body + 4);
+}
 
 }  // namespace sw::test

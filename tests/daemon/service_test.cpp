@@ -52,30 +52,6 @@ struct notify_socket {
     }
 };
 
-/// A minimal HTTP GET over a raw socket: returns "<status> <body>".
-std::string http_get(unsigned short port, const std::string& path) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return "";
-    }
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    (void)::write(fd, req.data(), req.size());
-    std::string resp;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    const auto sp = resp.find(' ');
-    const auto body = resp.find("\r\n\r\n");
-    if (sp == std::string::npos || body == std::string::npos) return resp;
-    return resp.substr(sp + 1, 3) + " " + resp.substr(body + 4);
-}
-
 }  // namespace
 
 TEST_CASE("systemd notify: READY once the worker runs, STATUS, STOPPING on SIGTERM",

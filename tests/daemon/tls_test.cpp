@@ -55,3 +55,37 @@ TEST_CASE("https root URL: trusted through SSL_CERT_FILE, refused without", "[e2
         check_no_secrets(h, r.err);
     }
 }
+
+// Issue 14, security: TLS verification cannot be switched off by accident. The switches other
+// TLS clients honour (environment variables of Node, Python, Git, curl, Go; an OpenSSL config
+// that asks for no verification; config keys that look like an "insecure" option) change
+// nothing: an untrusted certificate is refused (77) and nothing is sent over the channel.
+TEST_CASE("TLS verification cannot be switched off by accident", "[e2e][tls][security]") {
+    harness h;
+    tls_files tls;
+    start_https_standin(h, tls);
+    const auto cfg = h.write_config(
+        h.static_config("insecure: true\ntls:\n  verify: false\n  insecureSkipVerify: true\n"));
+    const auto openssl_conf = h.dir.write("openssl.cnf",
+                                          "openssl_conf = init\n[init]\nssl_conf = ssl\n"
+                                          "[ssl]\nsystem_default = sys\n[sys]\n"
+                                          "VerifyMode = None\nMinProtocol = None\n");
+    auto r = h.run({"--once", cfg},
+                   {{"SSL_CERT_FILE", ""},
+                    {"SSL_CERT_DIR", ""},
+                    {"NODE_TLS_REJECT_UNAUTHORIZED", "0"},
+                    {"PYTHONHTTPSVERIFY", "0"},
+                    {"GIT_SSL_NO_VERIFY", "1"},
+                    {"CURL_CA_BUNDLE", ""},
+                    {"REQUESTS_CA_BUNDLE", ""},
+                    {"SSL_NO_VERIFY", "1"},
+                    {"INSECURE", "1"},
+                    {"GODEBUG", "x509ignoreCN=1,x509sha1=1"},
+                    {"OPENSSL_CONF", openssl_conf}},
+                   60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 77);
+    CHECK_THAT(r.err, Catch::Contains("TLS verification failed"));
+    CHECK(h.standin->requests().empty());
+    CHECK(h.worker_record().empty());
+}

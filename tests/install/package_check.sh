@@ -45,6 +45,10 @@ check "Package: start-worker" "[ \"\$(field Package)\" = start-worker ]"
 check "Version: $version (from project(VERSION))" "[ \"\$(field Version)\" = '$version' ]"
 check "Architecture: $arch" "[ \"\$(field Architecture)\" = '$arch' ]"
 check "a description and a maintainer" "[ -n \"\$(field Description)\" ] && [ -n \"\$(field Maintainer)\" ]"
+# One maintainers address: the control file's Maintainer is the copyright file's Upstream-Contact.
+contact=$(sed -n 's/^Upstream-Contact: //p' "$(dirname "$0")/../../units/copyright")
+check "Maintainer is units/copyright's Upstream-Contact ($contact)" "[ -n '$contact' ] && [ \"\$(field Maintainer)\" = '$contact' ]"
+check "the packaged copyright file is units/copyright" "dpkg-deb --fsys-tarfile '$deb' | tar -xO ./usr/share/doc/start-worker/copyright | cmp -s - '$(dirname "$0")/../../units/copyright'"
 dpkg-deb --ctrl-tarfile "$deb" | tar -t >"$tmp/control-files"
 check "/etc/start-worker.yml is a conffile" "dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./conffiles | grep -qx /etc/start-worker.yml"
 check "no maintainer scripts: installing starts and enables nothing" "! grep -qE '(pre|post)(inst|rm)$' '$tmp/control-files'"

@@ -210,6 +210,41 @@ TEST_CASE("write_private_file_atomic replaces, stays private, leaves no temp", "
     CHECK(entries == 1);
 }
 
+TEST_CASE("write_private_file_if_changed leaves an identical private file alone", "[fs]") {
+    sw::test::temp_dir dir;
+    const auto p = dir.file("worker-config.json");
+    auto inode = [&] {
+        struct stat st {};
+        REQUIRE(::lstat(p.c_str(), &st) == 0);
+        return st.st_ino;
+    };
+    CHECK(write_private_file_if_changed(p, "{\"a\": 1}"));  // missing: written
+    CHECK(dir.read("worker-config.json") == "{\"a\": 1}");
+    CHECK(mode_of(p) == 0600);
+    const auto first = inode();
+    CHECK_FALSE(write_private_file_if_changed(p, "{\"a\": 1}"));  // identical: untouched
+    CHECK(inode() == first);
+    // Different contents, a prefix of them, or more: replaced (a new inode from the rename).
+    CHECK(write_private_file_if_changed(p, "{\"a\": 1}\n"));
+    CHECK(dir.read("worker-config.json") == "{\"a\": 1}\n");
+    CHECK(write_private_file_if_changed(p, "{\"a\": 1}"));
+    CHECK(dir.read("worker-config.json") == "{\"a\": 1}");
+    CHECK(write_private_file_if_changed(p, ""));
+    CHECK(dir.read("worker-config.json").empty());
+    // The same contents in a loose file: replaced by a private one.
+    dir.write("worker-config.json", "same", 0644);
+    CHECK(write_private_file_if_changed(p, "same"));
+    CHECK(mode_of(p) == 0600);
+    // A symbolic link to a file with the same contents: replaced by a file, the target kept.
+    dir.write("elsewhere", "linked", 0600);
+    std::filesystem::remove(p);
+    std::filesystem::create_symlink(dir.file("elsewhere"), p);
+    CHECK(write_private_file_if_changed(p, "linked"));
+    CHECK_FALSE(std::filesystem::is_symlink(p));
+    CHECK(mode_of(p) == 0600);
+    CHECK(dir.read("elsewhere") == "linked");
+}
+
 TEST_CASE("write_private_file_atomic: a failed rename keeps the old file and removes the temp",
           "[fs]") {
     sw::test::temp_dir dir;

@@ -10,15 +10,17 @@
 # The root is made once into ${XDG_CACHE_HOME:-$HOME/.cache}/start-worker-minbase and reused
 # (measured on the project's machine: 69 s and 206 MB the first time; the whole check 0.3 s
 # cached; it prints its own figures). Needs root (debootstrap, chroot) and a Debian archive the
-# first time: MINBASE_MIRROR, by default the first archive this machine's apt sources name.
+# first time: MINBASE_MIRROR, by default the archive apt uses for bookworm here.
 # Without root it exits 77 (SKIP).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$src/build/start-worker}
 config=${2:-$src/units/examples/standalone-dummy.json}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/start-worker-minbase
-mirror=${MINBASE_MIRROR:-$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2; exit}')}
-[ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2; exit}')
+# The Debian archive this machine's apt already uses for bookworm (apt's own view of its sources,
+# both formats, so no host name is written here); MINBASE_MIRROR overrides it.
+mirror=${MINBASE_MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
+  awk '$2 == "bookworm" && $3 == "deb" {print $1; exit}' || true)}
 
 say() { echo "minbase: $*"; }
 fail=0
@@ -41,6 +43,7 @@ check "ldd $(basename "$bin") lists only glibc's libraries${others:+ (also: $(ec
 
 # 2. The bare Debian 12 root, made once.
 if [ ! -f "$cache/.complete" ]; then
+  [ -n "$mirror" ] || { say "no bookworm archive in this machine's apt sources: set MINBASE_MIRROR"; exit 1; }
   command -v debootstrap >/dev/null || {
     say "installing debootstrap"
     apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 ||

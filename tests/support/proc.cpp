@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
@@ -40,7 +41,8 @@ class exec_image {
         }
         for (std::size_t i = 0; i < env.size(); ++i) {
             bool later = false;
-            for (std::size_t j = i + 1; j < env.size(); ++j) later = later || env[j].first == env[i].first;
+            for (std::size_t j = i + 1; j < env.size(); ++j)
+                later = later || env[j].first == env[i].first;
             if (!later) env_.push_back(env[i].first + "=" + env[i].second);
         }
         path_ = resolve(argv_[0]);
@@ -76,6 +78,34 @@ class exec_image {
     std::vector<char*> argp_;
     std::vector<char*> envp_;
 };
+
+/// What a process that outlived its timeout was doing, for the test's message: which program it
+/// is (a child still running the test binary never reached exec), its state and wait channel
+/// per thread, and, when gdb is installed, every thread's stack. Bounded; never throws.
+std::string describe_stuck(pid_t pid) {
+    std::string out = "\n[harness] pid " + std::to_string(pid) + " outlived its timeout";
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    out += "; exe " + (ec ? std::string("?") : exe.string());
+    const auto tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+        std::string state;
+        std::istringstream status(read_file(t.path() / "status"));
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("Name:", 0) == 0 || line.rfind("State:", 0) == 0) state += " " + line;
+        out += "\n[harness]   task " + t.path().filename().string() + state + " wchan " +
+               read_file(t.path() / "wchan");
+    }
+    if (::access("/usr/bin/gdb", X_OK) == 0) {
+        const auto r = run_process({"timeout", "30", "/usr/bin/gdb", "-p", std::to_string(pid),
+                                    "-batch", "-nx", "-ex", "thread apply all bt 30"},
+                                   {}, std::chrono::seconds(40));
+        out += "\n[harness] gdb:\n" + r.out.substr(0, 60000);
+    } else {
+        out += "\n[harness] (no /usr/bin/gdb: no stacks)";
+    }
+    return out;
+}
 
 int decode_status(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -113,6 +143,7 @@ proc_result run_process(const std::vector<std::string>& argv, const env_list& en
             end - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             r.timed_out = true;
+            r.err += describe_stuck(pid);
             ::kill(-pid, SIGKILL);
             break;
         }

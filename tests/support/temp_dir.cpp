@@ -24,11 +24,17 @@ std::string temp_dir::write(const std::string& name, const std::string& contents
                             unsigned mode) const {
     const auto p = path_ / name;
     std::filesystem::create_directories(p.parent_path());
+    // Whole or not at all: the fakes read these files from their own threads while a test
+    // rewrites them (a metadata fake that read a half-written terminate.json served a default
+    // event instead of the test's), so write a temp file and rename it over the name.
+    auto tmp = p;
+    tmp += ".tmp-write";
     {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << contents;
     }
-    ::chmod(p.c_str(), mode);
+    ::chmod(tmp.c_str(), mode);
+    std::filesystem::rename(tmp, p);
     return p.string();
 }
 

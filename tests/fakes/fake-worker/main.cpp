@@ -18,6 +18,15 @@
 //     stderr:TEXT              write TEXT as a line on stderr
 //     error-report:KIND:TITLE  send an error-report (description "fake-worker error report",
 //                              extra {"source":"fake-worker"})
+//     error-flood:N:BYTES      send N error-reports as fast as possible, each with a
+//                              description of BYTES bytes (not recorded one by one)
+//     fds                      record the open descriptors ("fds" event)
+//     bulk:MIB                 write MIB MiB of plain output, in lines of 2 MiB (over-long:
+//                              the runner skips them)
+//     close-stdout             close stdout (the protocol's output) and keep running
+//     grandchild:MS            start `sleep` for MS ms that keeps stdout and stderr open (its
+//                              pid recorded as "grandchild")
+//     crash                    die of SIGSEGV
 //     shutdown                 send ~{"type":"shutdown"}
 //     autologin:USER           send ~{"type":"autologin","username":USER}
 //     hello                    send hello now (with FAKE_WORKER_NO_HELLO=1: a late hello)
@@ -49,6 +58,8 @@
 //   "stdin-eof"
 //   "step"       step: the script step about to run; "bad-step" step: an unknown one
 //   "signal"     signal: "SIGTERM"|"SIGINT", ignored: bool
+//   "fds"        fds: [n, ...] the descriptors open in the worker (from /proc/self/fd),
+//                targets: {"n": what /proc/self/fd/n links to}
 //   "exit"       code, reason
 #include "lib/protocol/codec.hpp"
 
@@ -60,6 +71,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <mutex>
@@ -258,6 +270,30 @@ message log_message(std::string text) {
     return m;
 }
 
+/// Records the descriptors open in this process, read from /proc/self/fd (the directory's own
+/// descriptor left out).
+void record_fds() {
+    json::array fds;
+    json::object targets;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) {
+        record("fds", {{"error", std::strerror(errno)}});
+        return;
+    }
+    const int own = ::dirfd(d);
+    while (const dirent* e = ::readdir(d)) {
+        long long n = 0;
+        if (!to_number(e->d_name, n) || n == own) continue;
+        fds.emplace_back(n);
+        char target[4096];
+        const std::string link = std::string("/proc/self/fd/") + e->d_name;
+        const ssize_t len = ::readlink(link.c_str(), target, sizeof target - 1);
+        targets[e->d_name] = len < 0 ? std::string("?") : std::string(target, std::size_t(len));
+    }
+    ::closedir(d);
+    record("fds", {{"fds", std::move(fds)}, {"targets", std::move(targets)}});
+}
+
 void run_step(const std::string& step, int& credentials_consumed) {
     const auto colon = step.find(':');
     const std::string verb = step.substr(0, colon);
@@ -281,6 +317,43 @@ void run_step(const std::string& step, int& credentials_consumed) {
         m.properties["description"] = "fake-worker error report";
         m.properties["extra"] = json::object{{"source", "fake-worker"}};
         send(std::move(m));
+    } else if (verb == "error-flood" && arg.find(':') != std::string::npos) {
+        long long bytes = 0;
+        const auto sep = arg.find(':');
+        if (!to_number(arg.substr(0, sep), n) || !to_number(arg.substr(sep + 1), bytes)) {
+            record("bad-step", {{"step", step}});
+            return;
+        }
+        for (long long i = 1; i <= n; ++i) {
+            message m;
+            m.type = "error-report";
+            m.properties["kind"] = "flood";
+            m.properties["title"] = "error flood " + std::to_string(i) + "/" + std::to_string(n);
+            m.properties["description"] = std::string(static_cast<std::size_t>(bytes), 'e');
+            m.properties["extra"] = json::object{{"i", i}};
+            send_line(sw::protocol::encode(m));
+        }
+    } else if (verb == "bulk" && to_number(arg, n)) {
+        const std::string line = std::string(std::size_t{2} << 20, 'b') + "\n";
+        for (long long i = 0; i < n; i += 2) send_line(line);
+    } else if (step == "close-stdout") {
+        std::lock_guard lock(out_mu);
+        ::close(STDOUT_FILENO);
+    } else if (verb == "grandchild" && to_number(arg, n)) {
+        const std::string seconds = std::to_string(static_cast<double>(n) / 1000.0);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::execlp("sleep", "sleep", seconds.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        record("grandchild", {{"pid", static_cast<int>(pid)}});
+    } else if (step == "crash") {
+        record("exit", {{"code", 128 + SIGSEGV}, {"reason", "crash"}});
+        ::signal(SIGSEGV, SIG_DFL);
+        ::raise(SIGSEGV);
+        ::_exit(128 + SIGSEGV);
+    } else if (step == "fds") {
+        record_fds();
     } else if (step == "shutdown") {
         send(message{"shutdown", {}});
     } else if (verb == "autologin" && !arg.empty()) {

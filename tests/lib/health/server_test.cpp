@@ -180,6 +180,8 @@ TEST_CASE("health: /metrics in the Prometheus text format", "[health]") {
         s.renewals = 3;
         s.renewal_failures = 1;
         s.log_dropped = 42;
+        s.error_reports_dropped = 1983;
+        s.error_reports_pending = 17;
         s.termination_notice = true;
         using dir = sw::health::counters::direction;
         s.counts.worker_started();
@@ -212,6 +214,9 @@ TEST_CASE("health: /metrics in the Prometheus text format", "[health]") {
         "start_worker_renewal_failures_total 1\n",
         "# TYPE start_worker_log_messages_dropped_total counter\n"
         "start_worker_log_messages_dropped_total 42\n",
+        "# TYPE start_worker_error_reports_dropped_total counter\n"
+        "start_worker_error_reports_dropped_total 1983\n",
+        "# TYPE start_worker_error_reports_pending gauge\nstart_worker_error_reports_pending 17\n",
         "\nstart_worker_termination_notice 1\n",
         "# TYPE start_worker_termination_notices_total counter\n"
         "start_worker_termination_notices_total 1\n",
@@ -249,8 +254,8 @@ TEST_CASE("health: /metrics in the Prometheus text format", "[health]") {
         }
         pos = nl + 1;
     }
-    // 13 single samples, 2 x 9 protocol message types, 2 exit codes.
-    CHECK(samples == 13 + 2 * sw::health::counters::message_types.size() + 2);
+    // 15 single samples, 2 x 9 protocol message types, 2 exit codes.
+    CHECK(samples == 15 + 2 * sw::health::counters::message_types.size() + 2);
     CHECK(a.body.back() == '\n');
 }
 

@@ -157,6 +157,56 @@ TEST_CASE("log queue: a stuck destination does not block, drops are counted and 
     CHECK(sw::log::dropped_count() - dropped_before == extra);
 }
 
+TEST_CASE("log queue: a producer that can wait is told when the queue has room again",
+          "[log][log-async]") {
+    sink s;
+    REQUIRE(sw::log::flush());
+    bool called = false;
+    CHECK_FALSE(sw::log::notify_when_room([&] { called = true; }));  // empty: room now
+    s.block();
+    const auto dropped_before = sw::log::dropped_count();
+    const auto batches_before = sw::log::batches_delivered();
+    sw::log::info("first");
+    REQUIRE(s.wait_entered());  // the writer is stuck on "first"
+    const std::size_t mark = sw::log::max_queued_messages / 4 * 3;
+    for (std::size_t i = 0; i + 1 < mark; ++i) sw::log::info("queued {}", i);
+    CHECK_FALSE(sw::log::notify_when_room([&] { called = true; }));  // one short of the mark
+    sw::log::info("at the mark");
+    std::mutex mu;
+    std::condition_variable cv;
+    bool told = false;
+    REQUIRE(sw::log::notify_when_room([&] {
+        std::lock_guard lock(mu);
+        told = true;
+        cv.notify_all();
+    }));
+    CHECK(sw::log::batches_delivered() == batches_before);  // the destination is stuck
+    {
+        std::unique_lock lock(mu);
+        CHECK_FALSE(cv.wait_for(lock, 50ms, [&] { return told; }));
+    }
+    s.release();
+    {
+        std::unique_lock lock(mu);
+        CHECK(cv.wait_for(lock, 5s, [&] { return told; }));
+    }
+    REQUIRE(sw::log::flush());
+    CHECK(sw::log::batches_delivered() > batches_before);
+    CHECK_FALSE(called);  // replaced, never run
+    CHECK(sw::log::dropped_count() == dropped_before);
+    CHECK(s.take().size() == 1 + mark);
+    // A removed callback does not run.
+    s.block();
+    sw::log::info("first");
+    REQUIRE(s.wait_entered());
+    for (std::size_t i = 0; i < mark; ++i) sw::log::info("q {}", i);
+    REQUIRE(sw::log::notify_when_room([&] { called = true; }));
+    sw::log::clear_room_notify();
+    s.release();
+    REQUIRE(sw::log::flush());
+    CHECK_FALSE(called);
+}
+
 TEST_CASE("log queue: the byte bound applies too", "[log][log-async]") {
     sink s;
     s.block();

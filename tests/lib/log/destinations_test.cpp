@@ -3,6 +3,7 @@
 #include "lib/log/destination.hpp"
 #include "lib/log/formats.hpp"
 #include "lib/log/log.hpp"
+#include "tests/lib/log/datagram_socket.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json/object.hpp>
@@ -76,27 +77,14 @@ struct records {
     }
 };
 
-/// A Unix datagram socket bound at a path of the test's own, standing in for journald or
-/// /dev/log. Receives datagrams and any descriptor passed with them.
+/// The test's own stand-in for journald or /dev/log (tests/lib/log/datagram_socket.hpp).
 struct datagram_server {
     sw::test::temp_dir dir;
     std::string path = dir.file("sock");
-    int fd = -1;
+    sw::test::datagram_socket sock{path};
 
-    datagram_server() {
-        fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        REQUIRE(path.size() < sizeof a.sun_path);
-        std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        const int big = 4 * 1024 * 1024;
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    }
     ~datagram_server() {
         sw::log::configure({});  // the destination lets go of the socket
-        ::close(fd);
     }
 
     /// The next datagram that carries `mark` (others are skipped).
@@ -109,63 +97,13 @@ struct datagram_server {
 
     /// One datagram (waits up to 5 s); a descriptor sent with it is read whole instead.
     std::string receive_any() {
-        pollfd p{fd, POLLIN, 0};
-        REQUIRE(::poll(&p, 1, 5000) == 1);
-        std::string buf(1 << 20, '\0');
-        iovec iov{buf.data(), buf.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr mh{};
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = control;
-        mh.msg_controllen = sizeof control;
-        const auto n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        REQUIRE(n >= 0);
-        buf.resize(static_cast<std::size_t>(n));
-        if (cmsghdr* c = CMSG_FIRSTHDR(&mh); c && c->cmsg_type == SCM_RIGHTS) {
-            int passed = -1;
-            std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
-            CHECK(n == 0);  // the entry is in the memfd only
-            std::string content;
-            char chunk[65536];
-            ssize_t k;
-            ::lseek(passed, 0, SEEK_SET);
-            while ((k = ::pread(passed, chunk, sizeof chunk, static_cast<off_t>(content.size()))) >
-                   0)
-                content.append(chunk, static_cast<std::size_t>(k));
-            // Sealed as journald requires (it refuses an unsealed memfd).
-            CHECK((::fcntl(passed, F_GET_SEALS) & F_SEAL_WRITE) != 0);
-            ::close(passed);
-            return content;
-        }
-        return buf;
+        auto d = sock.receive(5000);
+        REQUIRE(d);
+        return std::move(d->bytes);
     }
 };
 
-/// Parses one entry of journald's native protocol into name -> values.
-std::multimap<std::string, std::string> parse_journal(std::string_view e) {
-    std::multimap<std::string, std::string> out;
-    while (!e.empty()) {
-        const auto eol = e.find_first_of("=\n");
-        REQUIRE(eol != std::string_view::npos);
-        const std::string name(e.substr(0, eol));
-        if (e[eol] == '=') {
-            const auto end = e.find('\n', eol);
-            REQUIRE(end != std::string_view::npos);
-            out.emplace(name, std::string(e.substr(eol + 1, end - eol - 1)));
-            e.remove_prefix(end + 1);
-        } else {
-            REQUIRE(e.size() >= eol + 9);
-            std::uint64_t n = 0;
-            for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(e[eol + 1 + i]);
-            REQUIRE(e.size() >= eol + 9 + n + 1);
-            out.emplace(name, std::string(e.substr(eol + 9, n)));
-            CHECK(e[eol + 9 + n] == '\n');
-            e.remove_prefix(eol + 9 + n + 1);
-        }
-    }
-    return out;
-}
+using sw::test::parse_journal;
 
 std::string one(const std::multimap<std::string, std::string>& m, const std::string& k) {
     REQUIRE(m.count(k) == 1);
@@ -299,6 +237,19 @@ TEST_CASE("journald: truncation keeps MESSAGE's start, PRIORITY and the marker",
     CHECK(one(cut, "MESSAGE") == std::string(4096, 'x') + std::string(sw::log::truncated_marker));
     CHECK(one(cut, "PRIORITY") == "3");
     CHECK(cut.count("WORKER_X") == 0);
+}
+
+TEST_CASE("journald: truncation never cuts a UTF-8 sequence in half", "[log][log-dest]") {
+    // 4095 bytes, then a 3-byte character across the 4096-byte limit (found by cppcheck: the
+    // check read one past the kept part and never backed off).
+    const std::string message = std::string(4095, 'x') + "\xE2\x82\xAC" + std::string(100, 'y');
+    std::string len(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        len[i] = static_cast<char>((std::uint64_t{message.size()} >> (8 * i)) & 0xff);
+    const std::string entry = "MESSAGE\n" + len + message + "\nPRIORITY=4\n";
+    const auto cut = parse_journal(sw::log::truncate_journald_entry(entry));
+    CHECK(one(cut, "MESSAGE") == std::string(4095, 'x') + std::string(sw::log::truncated_marker));
+    CHECK(one(cut, "PRIORITY") == "4");
 }
 
 TEST_CASE("journald: a missing socket falls back to stderr in the stdio format, with a warning",

@@ -26,13 +26,13 @@ message msg(std::string type, const char* props = "{}") {
 struct collected {
     std::vector<std::string> events;  // "M <type> <props>", "T <text>", "O <n>"
 
-    line_decoder decoder(std::size_t max_line = 1024 * 1024) {
+    line_decoder decoder(std::size_t max_line = 1024 * 1024, bool transient = false) {
         return line_decoder(
             {[this](message&& m) {
                  events.push_back("M " + m.type + " " + sw::json::to_sorted_json(m.properties));
              },
              [this](std::string_view t) { events.push_back("T " + std::string(t)); },
-             [this](std::size_t n) { events.push_back("O " + std::to_string(n)); }},
+             [this](std::size_t n) { events.push_back("O " + std::to_string(n)); }, transient},
             max_line);
     }
 };
@@ -364,4 +364,60 @@ TEST_CASE("negotiation: a huge hello keeps every capability once, sorted", "[pro
     CHECK(std::is_sorted(got.begin(), got.end()));
     CHECK(std::adjacent_find(got.begin(), got.end()) == got.end());
     CHECK(n.remote().has("c71429"));
+}
+
+TEST_CASE("line_decoder: messages built in its arena decode as owned ones do", "[protocol]") {
+    // Within the handler a transient message is the same message; a large one outgrows the
+    // arena's first buffer, and the next line reuses it.
+    const std::string big(10000, 'x');
+    const std::string input =
+        "~{\"type\":\"log\",\"body\":{\"textPayload\":\"a\"}}\n"
+        "plain text\n"
+        "~{\"type\":\"log\",\"body\":{\"textPayload\":\"" +
+        big +
+        "\",\"n\":[1,2,{\"k\":null}]}}\n"
+        "~{\"type\":\"hello\",\"capabilities\":[\"log\"]}\n"
+        "~{\"type\":\"x\",}\n"  // invalid JSON: text
+        "~{\"no-type\":1}\n"
+        "~{\"type\":7}\n"
+        "~{\"type\":\"shutdown\"}\n";
+    collected owned, transient;
+    auto a = owned.decoder();
+    auto b = transient.decoder(1024 * 1024, true);
+    a.feed(input);
+    a.finish();
+    b.feed(input);
+    b.finish();
+    REQUIRE(owned.events.size() == 8);
+    CHECK(owned.events[1] == "T plain text");
+    CHECK(owned.events[2].find(big) != std::string::npos);
+    CHECK(owned.events[7] == "M shutdown {}");
+    CHECK(transient.events == owned.events);
+}
+
+TEST_CASE("decoder: transient messages, many large error-reports fed in 64 KiB reads",
+          "[protocol][transient]") {
+    for (const bool transient : {false, true}) {
+        DYNAMIC_SECTION("transient " << transient) {
+            int messages = 0, texts = 0;
+            std::size_t last_len = 0;
+            line_decoder d({[&](message&& m) {
+                                ++messages;
+                                CHECK(m.type == "error-report");
+                                last_len = m.properties.at("description").as_string().size();
+                            },
+                            [&](std::string_view) { ++texts; }, [](std::size_t) {}, transient});
+            std::string stream;
+            for (int i = 0; i < 40; ++i)
+                stream += "~{\"type\":\"error-report\",\"kind\":\"k\",\"title\":\"t" +
+                          std::to_string(i) + "\",\"description\":\"" + std::string(200000, 'd') +
+                          "\",\"extra\":{\"i\":" + std::to_string(i) + "}}\n";
+            for (std::size_t at = 0; at < stream.size(); at += 65536)
+                d.feed(std::string_view(stream).substr(at, 65536));
+            d.finish();
+            CHECK(messages == 40);
+            CHECK(texts == 0);
+            CHECK(last_len == 200000);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 #include "lib/common/base64.hpp"
 #include "lib/http/client.hpp"
+#include "lib/providers/parse.hpp"
 #include "lib/tc/hawk.hpp"
 #include "tests/lib/tc/tc_test_util.hpp"
 #include "tests/support/hawk_verify.hpp"
@@ -612,4 +613,135 @@ TEST_CASE("a private CA given in SSL_CERT_FILE is trusted", "[tc][client]") {
     // Signed for the default https port when the URL names it.
     const auto req = srv.at(0);
     CHECK(hawk_authenticate(req, true, lookup, real_clock().now()).ok);
+}
+
+// Issue 14, fault list: 429 (and 503) with Retry-After. The wait asked for is honoured, scaled
+// like every delay (1/100 here), and capped at the policy's longest wait (30 s, here 300 ms).
+TEST_CASE("Retry-After on 429 and 503 is honoured and capped", "[tc][client][faults]") {
+    using namespace std::chrono_literals;
+    const auto timed_remove = [](scripted& srv, const tc::client_options& o) {
+        fixture fx;
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""}, o);
+        const auto t0 = std::chrono::steady_clock::now();
+        run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid"));
+        return std::chrono::steady_clock::now() - t0;
+    };
+    SECTION("delay-seconds: the retry comes no sooner than asked") {
+        auto slow = status(429, R"({"code":"TooManyRequests","message":"slow down"})");
+        slow.headers.emplace_back("Retry-After", "25");  // 250 ms at 1/100; backoff alone: ~2 ms
+        scripted srv({slow, ok(json::object{})});
+        const auto waited = timed_remove(srv, scaled_options());
+        CHECK(srv.count() == 2);
+        CHECK(waited >= 250ms);
+    }
+    SECTION("an HTTP-date on a 503, read against the injected wall clock") {
+        sw::time_point server_now;
+        REQUIRE(providers::parse::parse_rfc1123("Sun, 06 Nov 1994 08:49:37 GMT", server_now));
+        manual_clock clk(server_now);
+        auto busy = status(503, R"({"code":"ServiceUnavailable","message":"busy"})");
+        busy.headers.emplace_back("Retry-After", "Sun, 06 Nov 1994 08:50:02 GMT");  // +25 s
+        scripted srv({busy, ok(json::object{})});
+        auto o = scaled_options();
+        o.wall = &clk;
+        const auto waited = timed_remove(srv, o);
+        CHECK(srv.count() == 2);
+        CHECK(waited >= 250ms);
+    }
+    SECTION("a day: capped, the call still succeeds") {
+        auto slow = status(429, R"({"code":"TooManyRequests","message":"slow down"})");
+        slow.headers.emplace_back("Retry-After", "86400");  // 864 s at 1/100; the cap: 300 ms
+        scripted srv({slow, ok(json::object{})});
+        const auto waited = timed_remove(srv, scaled_options());
+        CHECK(srv.count() == 2);
+        CHECK(waited >= 300ms);
+        CHECK(waited < 60s);
+    }
+    SECTION("when the wait would pass the deadline, the call gives up naming Retry-After") {
+        auto slow = status(429, R"({"code":"TooManyRequests","message":"slow down"})");
+        slow.headers.emplace_back("Retry-After", "86400");
+        scripted srv({slow});
+        auto o = scaled_options();
+        fixture fx;
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""}, o);
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid")); });
+        CHECK(e.code() == errc::unavailable);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("Retry-After 86400 s"));
+        CHECK(srv.count() >= 2);
+    }
+}
+
+// Issue 14, fault list: a 401 "stale timestamp" from a clock 20 minutes off says to fix the
+// clock, with the offset measured against the server's Date.
+TEST_CASE("401 stale timestamp: the message says to fix the clock", "[tc][client][faults]") {
+    sw::time_point server_now;
+    REQUIRE(providers::parse::parse_rfc1123("Mon, 30 Nov 2026 04:00:00 GMT", server_now));
+    for (const bool ahead : {true, false}) {
+        CAPTURE(ahead);
+        manual_clock clk(ahead ? server_now + std::chrono::minutes(20)
+                               : server_now - std::chrono::minutes(20));
+        auto stale = status(401, R"({"code":"AuthenticationFailed","message":"Unauthorized: )"
+                                 R"(Stale timestamp\n\n---\n\n* method: x"})");
+        stale.headers.emplace_back("Date", "Mon, 30 Nov 2026 04:00:00 GMT");
+        stale.headers.emplace_back("WWW-Authenticate",
+                                   R"(Hawk ts="1796011200", tsm="x", error="Stale timestamp")");
+        scripted srv({stale});
+        auto o = scaled_options();
+        o.wall = &clk;
+        fixture fx;
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""}, o);
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid")); });
+        CHECK(srv.count() == 1);  // not retried: the clock does not fix itself
+        CHECK(e.code() == errc::refused);
+        const std::string msg = e.what();
+        CHECK_THAT(msg, Catch::Contains(ahead ? "1200 s ahead of Taskcluster's"
+                                              : "1200 s behind Taskcluster's"));
+        CHECK_THAT(msg, Catch::Contains("fix the clock"));
+    }
+    SECTION("other 401s get no clock advice") {
+        scripted srv({status(401, R"({"code":"AuthenticationFailed","message":"Bad mac"})")});
+        fixture fx;
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""}, scaled_options());
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c.remove_worker("proj/pool", "wg", "wid")); });
+        CHECK_THAT(std::string(e.what()), !Catch::Contains("clock"));
+    }
+}
+
+// Issue 14, fault list: wrong content types. A response is judged by its body, not by what its
+// Content-Type says: JSON labelled text/html is read; an HTML page labelled application/json is
+// a clear error naming the call and the URL, never quoting the body.
+TEST_CASE("wrong content types: the body decides", "[tc][client][faults]") {
+    fixture fx;
+    SECTION("JSON labelled text/html") {
+        auto r = ok(json::object{{"terminate", true}, {"reason", "scaled down"}});
+        r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+        scripted srv({r});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto res = run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid"));
+        CHECK(res.terminate);
+        CHECK(res.reason == "scaled down");
+    }
+    SECTION("an HTML page labelled application/json") {
+        auto r = status(200, "<html><body>captive portal: no-secret-but-long</body></html>");
+        r.headers.emplace_back("Content-Type", "application/json");
+        scripted srv({r});
+        tc::client c(fx.http, srv.server->base_url(),
+                     credentials{"tester", "no-secret-but-long", ""});
+        const auto e = expect_error<tc::api_error>(
+            [&] { run_coro(fx.ioc, c.should_worker_terminate("proj/pool", "wg", "wid")); });
+        const std::string msg = e.what();
+        CHECK(e.code() == errc::unavailable);
+        CHECK_THAT(msg, Catch::Contains("shouldWorkerTerminate"));
+        CHECK_THAT(msg, Catch::Contains("malformed JSON"));
+        CHECK_THAT(msg, Catch::Contains(srv.server->base_url()));
+        CHECK_THAT(msg, !Catch::Contains("captive portal"));
+        CHECK_THAT(msg, !Catch::Contains("no-secret-but-long"));
+    }
 }
