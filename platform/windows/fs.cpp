@@ -45,12 +45,14 @@ std::string not_regular(HANDLE h, const std::string& path) {
     return {};
 }
 
+[[noreturn]] void throw_os_error_win32(const std::string& what, DWORD err = ::GetLastError());
+
 std::string read_all(HANDLE h, const std::string& path, std::size_t max_size) {
     std::string out;
     char buf[65536];
     for (;;) {
         DWORD n = 0;
-        if (!::ReadFile(h, buf, sizeof buf, &n, nullptr)) throw_win32("reading " + path);
+        if (!::ReadFile(h, buf, sizeof buf, &n, nullptr)) throw_os_error_win32("reading " + path);
         if (n == 0) break;
         if (out.size() + n > max_size)
             throw failure(errc::config, fmt::format("{}: larger than {} bytes", path, max_size));
@@ -79,15 +81,21 @@ std::string parent_dir(const std::string& path) {
 }
 
 /// The errno for the Win32 errors that are the host's setup (platform/os_error.hpp), or 0.
+/// As the C runtime's _dosmaperr where it has the error: another process holding the file
+/// (a sharing or byte-range lock violation) is EACCES; a name Windows cannot use is ENOENT.
 int errno_for(DWORD err) {
     switch (err) {
         case ERROR_ACCESS_DENIED:
         case ERROR_PRIVILEGE_NOT_HELD:
+        case ERROR_SHARING_VIOLATION:
+        case ERROR_LOCK_VIOLATION:
             return EACCES;
         case ERROR_FILE_NOT_FOUND:
         case ERROR_PATH_NOT_FOUND:
         case ERROR_INVALID_DRIVE:
         case ERROR_BAD_NETPATH:
+        case ERROR_INVALID_NAME:
+        case ERROR_BAD_PATHNAME:
             return ENOENT;
         case ERROR_DIRECTORY:
             return ENOTDIR;
@@ -113,7 +121,7 @@ int errno_for(DWORD err) {
 /// As the POSIX throw_os_error: the host's setup (access denied, a missing path, a full disk)
 /// -> sw::failure(errc::refused or errc::config) "<what>: <Win32 message>"; anything else ->
 /// std::system_error (throw_win32).
-[[noreturn]] void throw_os_error_win32(const std::string& what, DWORD err = ::GetLastError()) {
+[[noreturn]] void throw_os_error_win32(const std::string& what, DWORD err) {
     if (const auto code = environment_error(errno_for(err)))
         throw failure(*code, what + ": " + win::win32_error(err).message());
     throw_win32(what, err);
@@ -165,7 +173,7 @@ bool read_private_file(const std::string& path, std::size_t max_size, std::strin
         if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND) return false;
         if (err == ERROR_ACCESS_DENIED)
             throw failure(errc::refused, path + ": " + win::win32_error(err).message());
-        throw_win32("opening " + path, err);
+        throw_os_error_win32("opening " + path, err);
     }
     if (auto problem = not_regular(h.get(), path); !problem.empty())
         throw failure(errc::refused, problem);
@@ -223,16 +231,14 @@ std::string move_aside(const std::string& path) {
     for (int n = 2; ::GetFileAttributesW(widen(target).c_str()) != INVALID_FILE_ATTRIBUTES; ++n)
         target = path + ".bad-" + stamp + "-" + std::to_string(n);
     if (!::MoveFileExW(widen(path).c_str(), widen(target).c_str(), MOVEFILE_WRITE_THROUGH))
-        throw_win32("moving " + path + " aside to " + target);
+        throw_os_error_win32("moving " + path + " aside to " + target);
     return target;
 }
 
 void make_parent_dirs(const std::string& path) {
     const std::string dir = parent_dir(path);
     if (dir == ".") return;
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(widen(dir)), ec);
-    if (ec) throw std::system_error(ec, "creating directory " + dir);
+    make_directories(dir, 0755);  // the host's errors -> sw::failure, as on POSIX
 }
 
 void make_directories(const std::string& dir, unsigned /*mode: the inherited ACL applies*/) {

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <aclapi.h>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <sddl.h>
@@ -210,6 +211,106 @@ void file_checks(const std::string& dir) {
     }
 }
 
+/// The host's errors on files are sw::failure with a documented exit code (platform/os_error.hpp,
+/// exit 77 or 78), never std::system_error (exit 70), as on POSIX.
+void file_error_checks(const std::string& dir) {
+    namespace fs = sw::platform;
+    const std::string path = dir + "\\aside.json";
+    fs::write_private_file_atomic(path, "bad state");
+    const std::string moved = fs::move_aside(path);
+    check(moved.rfind(path + ".bad-", 0) == 0 && !exists(path) && exists(moved),
+          "move_aside renames the file to <path>.bad-<timestamp> (" + moved + ")");
+    try {
+        fs::move_aside(path);
+        check(false, "move_aside of a missing file must fail");
+    } catch (const sw::failure& f) {
+        check(f.code() == sw::make_error_code(sw::errc::config),
+              std::string("move_aside of a missing file: errc::config (") + f.what() + ")");
+    }
+
+    // Another process holds the file: a byte-range lock makes ReadFile fail (read_all), an
+    // open without sharing makes CreateFileW fail. Both are the host's doing: refused (77).
+    const std::string locked = dir + "\\locked.yml";
+    {
+        fs::output_file f(locked, 0644);
+        f.write("provider: {providerType: standalone}\n");
+        f.close();
+    }
+    {
+        win::handle holder(::CreateFileW(win::widen(locked).c_str(), GENERIC_READ | GENERIC_WRITE,
+                                         FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING,
+                                         FILE_ATTRIBUTE_NORMAL, nullptr));
+        OVERLAPPED at{};
+        const bool locked_ok =
+            holder &&
+            ::LockFileEx(holder.get(), LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 4096,
+                         0, &at);
+        check(locked_ok, "an exclusive byte-range lock on the config file");
+        try {
+            const std::string text = fs::read_config_file(locked, 1 << 20);
+            if (under_wine())
+                wine_limit("ReadFile ignores another handle's byte-range lock (read " +
+                           std::to_string(text.size()) +
+                           " bytes); the Win32 error mapping is checked on the open below");
+            else
+                check(false, "reading a locked file must fail");
+        } catch (const sw::failure& f) {
+            check(
+                f.code() == sw::make_error_code(sw::errc::refused),
+                std::string("reading a locked file (ReadFile): errc::refused (") + f.what() + ")");
+        } catch (const std::system_error& e) {
+            check(false,
+                  std::string("reading a locked file: std::system_error (exit 70): ") + e.what());
+        }
+    }
+    {
+        win::handle holder(::CreateFileW(win::widen(locked).c_str(), GENERIC_READ, 0, nullptr,
+                                         OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+        check(static_cast<bool>(holder), "the file held open without sharing");
+        std::string out;
+        try {
+            fs::read_private_file(locked, 1 << 20, out);
+            check(false, "reading a file held without sharing must fail");
+        } catch (const sw::failure& f) {
+            check(f.code() == sw::make_error_code(sw::errc::refused),
+                  std::string("a sharing violation on open: errc::refused (") + f.what() + ")");
+        } catch (const std::system_error& e) {
+            check(false,
+                  std::string("a sharing violation: std::system_error (exit 70): ") + e.what());
+        }
+    }
+}
+
+/// Paths are UTF-8 throughout the runner: every file operation must reach the same file,
+/// whatever the ANSI code page (a narrow std::filesystem::path would decode them with it).
+void unicode_path_checks(const std::string& dir) {
+    namespace fs = sw::platform;
+    const std::string sub =
+        dir + "\\r\xc3\xa9pertoire-\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87";  // répertoire-ключ
+    const std::string path = sub + "\\\xc3\xa9tat.json";               // état.json
+    fs::make_parent_dirs(path);
+    check(is_dir(sub), "make_parent_dirs creates a directory with a non-ASCII name");
+    fs::write_private_file_atomic(path, "{}");
+    check(read_back(path) == "{}", "write_private_file_atomic writes a non-ASCII name");
+    // remove_file and file_mtime on an ordinary file: Wine shows an owner-only file as
+    // read-only (mode 0000), which DeleteFileW refuses (see the rename fault above).
+    const std::string plain = sub + "\\\xc3\xa9tat-2.json";  // état-2.json
+    {
+        fs::output_file f(plain, 0644);
+        f.write("{}");
+        f.close();
+    }
+    const auto mtime = fs::file_mtime(plain);
+    const auto age = mtime ? sw::wall_clock::now() - *mtime : std::chrono::hours(24);
+    check(mtime && age < std::chrono::minutes(5) && age > -std::chrono::minutes(5),
+          "file_mtime of a non-ASCII name is the time it was written");
+    fs::remove_file(plain);
+    check(!exists(plain), "remove_file removes a non-ASCII name");
+    check(!fs::file_mtime(plain), "file_mtime of a removed file is nullopt");
+    fs::remove_file(plain);
+    check(true, "remove_file of a missing file is fine");
+}
+
 std::string reg_get(const std::string& key, const std::string& name, bool& present) {
     wchar_t buf[512];
     DWORD size = sizeof buf;
@@ -322,6 +423,8 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, std::function<void()>>> groups = {
         {"dacl", [&] { dacl_checks(argv[1]); }},
         {"files", [&] { file_checks(argv[1]); }},
+        {"file errors", [&] { file_error_checks(argv[1]); }},
+        {"unicode paths", [&] { unicode_path_checks(argv[1]); }},
         {"autologon", autologon_checks},
         {"host", host_checks},
         {"process", [&] { process_checks(argv[2]); }},
