@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -184,6 +185,32 @@ inline proc_usage usage_of(int pid) {
         ++n;
     if (!ec) u.fds = n;
     return u;
+}
+
+/// A memory bound for a runner that started with `before` KiB resident: `budget` KiB in all for
+/// the release build. Under AddressSanitizer the runtime's shadow memory and its quarantine of
+/// freed blocks come on top (about 130 MiB at start), so there the bound is on the growth, with
+/// the quarantine capped by memory_test_env(): the same `budget`, plus 32 MiB of quarantine and
+/// shadow.
+inline long memory_bound_kib(const proc_usage& before, long budget) {
+#if defined(__SANITIZE_ADDRESS__)
+    return before.peak_kib + budget + 32 * 1024;
+#else
+    (void)before;
+    return budget;
+#endif
+}
+
+/// Environment for a runner whose memory a test bounds: under AddressSanitizer its quarantine is
+/// capped at 16 MiB (ASan keeps up to 256 MiB of freed memory by default); else nothing.
+inline env_list memory_test_env(env_list env) {
+#if defined(__SANITIZE_ADDRESS__)
+    const char* inherited = std::getenv("ASAN_OPTIONS");
+    env.push_back(
+        {"ASAN_OPTIONS", std::string(inherited ? inherited : "") +
+                             ":quarantine_size_mb=16:thread_local_quarantine_size_kb=256"});
+#endif
+    return env;
 }
 
 /// The value of the first sample of `name` (with its labels, e.g. `x{a="b"}`) in a /metrics
