@@ -28,8 +28,14 @@ namespace {
 // std::llround for the delays here (finite, far inside long long), without libm: the runner
 // references nothing else of it, and a shared libm costs every start a library to map and
 // relocate (about 330 KiB of RSS, README Performance).
+// Truncate, then look at the fraction: x - trunc(x) is exact for a double, so values just below
+// one half are not rounded up (adding 0.5 before truncating is: 0.49999999999999994 -> 1).
 long long round_half_away(double x) {
-    return x < 0 ? -static_cast<long long>(-x + 0.5) : static_cast<long long>(x + 0.5);
+    auto t = static_cast<long long>(x);
+    const double frac = x - static_cast<double>(t);
+    if (frac >= 0.5) ++t;
+    if (frac <= -0.5) --t;
+    return t;
 }
 
 }  // namespace
