@@ -3,6 +3,7 @@
 #include "lib/log/destination.hpp"
 #include "lib/log/log.hpp"
 #include "platform/system.hpp"
+#include "state/worker_message.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,15 +19,11 @@ using state::event;
 using state::event_type;
 using namespace std::chrono_literals;
 
-protocol::capabilities local_capabilities(bool autologin_configured) {
-    protocol::capabilities c{"error-report", "graceful-termination", "log", "new-credentials",
-                             "shutdown"};
-    if (autologin_configured) c.add("autologin");
-    return c;
-}
-
 worker_channel::worker_channel(session& s, operations& ops, handlers h)
-    : s_(s), ops_(ops), h_(std::move(h)), nego_(local_capabilities(s.cfg.autologin.has_value())) {}
+    : s_(s),
+      ops_(ops),
+      h_(std::move(h)),
+      nego_(state::local_capabilities(s.cfg.autologin.has_value())) {}
 
 void worker_channel::start(const workers::start_plan& plan) {
     log::info("Starting worker: {}", join(plan.argv));
@@ -143,64 +140,29 @@ awaitable<std::optional<event>> worker_channel::wait_exit() {
 
 void worker_channel::on_message(protocol::message&& m) {
     s_.counts.protocol_message(health::counters::direction::received, m.type);
-    if (m.type == "hello") {
-        if (!nego_.on_hello(m))
-            log::warn("Worker's hello has no valid capabilities list; assuming none");
-        event ev;
-        ev.type = event_type::hello;
-        ev.can_graceful = nego_.capable("graceful-termination");
-        ev.can_new_credentials = nego_.capable("new-credentials");
-        h_.push(std::move(ev));
-    } else if (m.type == "log") {
-        const auto* body = m.properties.if_contains("body");
-        if (!body)
-            log::warn("received log message from worker lacking 'body' property");
-        else if (!body->is_object())
-            log::warn("received log message from worker with a non-object 'body'");
-        else
-            log::structured(body->get_object());
-    } else if (m.type == "error-report") {
-        on_error_report(m);
-    } else if (m.type == "shutdown") {
-        log::info("Worker requested a shutdown");
-        h_.push(make_event(event_type::shutdown_requested));
-    } else if (m.type == "autologin") {
-        const auto* u = m.properties.if_contains("username");
-        const auto* p = m.properties.if_contains("password");
-        if (!u || !u->is_string() || (p && !p->is_string())) {
-            log::warn("Ignoring autologin message without a string username");
-            return;
-        }
-        std::optional<std::string> pw;
-        if (p) pw = std::string(p->get_string());
-        h_.autologin(std::string(u->get_string()), pw);
-    } else {
-        log::warn("No callback registered for message {}", m.type);
+    auto in = state::interpret(m, nego_);
+    if (!in.warning.empty()) log::warn("{}", in.warning);
+    using kind = state::worker_input::kind;
+    switch (in.what) {
+        case kind::hello:
+            h_.push(std::move(in.ev));
+            break;
+        case kind::shutdown:
+            log::info("Worker requested a shutdown");
+            h_.push(std::move(in.ev));
+            break;
+        case kind::log:
+            log::structured(*in.log_body);
+            break;
+        case kind::error_report:
+            h_.error_report(std::move(in.report));
+            break;
+        case kind::autologin:
+            h_.autologin(in.username, in.password);
+            break;
+        case kind::ignored:
+            break;
     }
-}
-
-void worker_channel::on_error_report(const protocol::message& m) {
-    tc::error_report r;
-    auto str = [&](const char* k, std::string& out) {
-        const auto* v = m.properties.if_contains(k);
-        if (!v || !v->is_string()) return false;
-        out = std::string(v->get_string());
-        return true;
-    };
-    if (!str("kind", r.kind) || !str("title", r.title) || !str("description", r.description)) {
-        log::warn(
-            "Error processing error-report message, missing kind, title or description or not "
-            "a string");
-        return;
-    }
-    if (const auto* e = m.properties.if_contains("extra")) {
-        if (!e->is_object()) {
-            log::warn("Error processing error-report message, extra is not an object");
-            return;
-        }
-        r.extra = e->get_object();
-    }
-    h_.error_report(std::move(r));
 }
 
 void worker_channel::send_graceful(bool finish_tasks, const std::string& reason) {

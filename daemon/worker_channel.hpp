@@ -3,7 +3,8 @@
 // stdout (reference section 9). It starts the process, offers `welcome`, reads messages and
 // unstructured output, writes messages in order, signals the process, and turns the worker's
 // hello, shutdown request and exit into events. Other messages (error-report, autologin) go to
-// the handlers the runner gives it.
+// the handlers the runner gives it. What a message means is decided by state::interpret()
+// (sans-io, state/worker_message.hpp); this class only performs it.
 #include "daemon/operations.hpp"
 #include "daemon/session.hpp"
 #include "lib/protocol/codec.hpp"
@@ -21,10 +22,6 @@
 #include <string>
 
 namespace sw::daemon {
-
-/// The capabilities the runner offers in `welcome`: the Go runner's five, plus `autologin`
-/// only when an `autologin` section is configured (issue 9.6; the Go runner never offers it).
-protocol::capabilities local_capabilities(bool autologin_configured);
 
 class worker_channel {
   public:
@@ -66,8 +63,8 @@ class worker_channel {
     /// fit, so a stuck log never stalls the worker for long.
     boost::asio::awaitable<void> wait_for_log_room();
     boost::asio::awaitable<std::optional<state::event>> wait_exit();
+    /// Performs what state::interpret() makes of `m` (state/worker_message.hpp).
     void on_message(protocol::message&& m);
-    void on_error_report(const protocol::message& m);
 
     session& s_;
     operations& ops_;

@@ -309,11 +309,15 @@ std::vector<action> lifecycle::on_tick(time_point now) {
         stop_.kill_at.reset();
         append(out, apply_stop(now, stop_level::killing, "the worker did not stop in time"));
     }
-    if (stop_check_at_ && now >= *stop_check_at_ && !stop_check_in_flight_ && !stopping() &&
-        stop_.held == stop_level::none) {
+    if (stop_check_at_ && now >= *stop_check_at_ && !stop_check_in_flight_) {
+        // Due: it runs, or is dropped when a stop is already under way or held (its answer
+        // could change nothing). Never left due: next_deadline() would make the shell wake at
+        // once, again and again (found by tests/fuzz/handlers_fuzz).
         stop_check_at_.reset();
-        stop_check_in_flight_ = true;
-        out.push_back(act(action_type::stop_check));
+        if (!stopping() && stop_.held == stop_level::none) {
+            stop_check_in_flight_ = true;
+            out.push_back(act(action_type::stop_check));
+        }
     }
     return out;
 }

@@ -330,6 +330,37 @@ TEST_CASE("stop checks ask for finish-tasks true and never escalate", "[lifecycl
     CHECK(types(acts) == std::vector{A::persist, A::remove_worker});
 }
 
+TEST_CASE("a stop check due while the worker stops leaves no deadline in the past", "[lifecycle]") {
+    // Found by tests/fuzz/handlers_fuzz (corpus: regression-stop-check-while-stopping): the
+    // stop check's time stayed in next_deadline() while on_tick skipped the check because a stop
+    // was under way, so the shell's loop woke at once, ticked, and did it again: a full core for
+    // the whole graceful stop (up to gracefulStopTimeout, 15 minutes by default).
+    auto o = cloud_opts();
+    o.stop_check_interval = 300s;
+    SECTION("stopping after hello") {
+        harness h(o);
+        h.run_to_running();
+        h.feed(E::signal);
+        REQUIRE(h.fsm.stopping_level() == stop_level::draining);
+        CHECK(h.tick_at(t0 + 300s).empty());  // no stop check while stopping
+        REQUIRE(h.fsm.next_deadline());
+        CHECK(*h.fsm.next_deadline() > h.now);
+        CHECK(*h.fsm.next_deadline() == t0 + o.graceful_stop_timeout);
+    }
+    SECTION("a stop held until hello") {
+        harness h(o);
+        h.run_to_started();
+        h.feed(E::signal);  // held: the capabilities are not known yet
+        REQUIRE(h.fsm.stopping_level() == stop_level::none);
+        h.now = t0 + 10s;
+        h.hello();
+        REQUIRE(h.fsm.stopping_level() == stop_level::draining);
+        CHECK(h.tick_at(t0 + 300s).empty());
+        REQUIRE(h.fsm.next_deadline());
+        CHECK(*h.fsm.next_deadline() > h.now);
+    }
+}
+
 TEST_CASE("the worker's shutdown message", "[lifecycle]") {
     SECTION("standalone and static exit 4") {
         harness h(static_opts());
