@@ -330,12 +330,16 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
             hello_deadline_ = now + opts_.hello_timeout;
             if (opts_.registers && opts_.stop_check_interval.count() > 0)
                 stop_check_at_ = now + opts_.stop_check_interval;
-            if (signals_ > 0) {
+            // An exit that overtook worker_started: the worker is gone, so a stop asked for
+            // meanwhile (signal, notice) has nothing left to stop (found by
+            // tests/fuzz/handlers_fuzz: a SIGTERM or graceful-termination was sent after the exit).
+            const bool gone = early_exit_.has_value();
+            if (signals_ > 0 && !gone) {
                 // A signal while the worker was being spawned.
                 stop_.escalate_at = now + opts_.graceful_stop_timeout;
                 append(out, request_stop(now, stop_level::draining, "stop requested by signal"));
             }
-            if (notice_) {
+            if (notice_ && !gone) {
                 // A notice between prepare and start.
                 append(out, request_stop(now, stop_level::terminating, "termination notice"));
             }

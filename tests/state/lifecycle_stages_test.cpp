@@ -466,6 +466,24 @@ TEST_CASE("a hello or an exit that overtakes worker_started is not lost", "[life
         REQUIRE(types(acts) == std::vector{A::persist, A::exit});
         CHECK(acts[1].code == exit_code::worker_failed);
     }
+    SECTION("a stop asked for before an exit that overtook worker_started sends nothing") {
+        // Found by tests/fuzz/handlers_fuzz (corpus: regression-stop-sent-to-exited-worker).
+        CHECK(h.hello().empty());
+        CHECK(types(h.feed(E::signal)) == std::vector{A::notify_stopping});
+        CHECK(h.exited(0).empty());
+        auto acts = h.feed(E::worker_started);
+        CHECK(types(acts) == std::vector{A::persist, A::notify_ready, A::exit});
+        CHECK(acts.back().code == exit_code::ok);
+    }
+    SECTION("the same with a termination notice") {
+        h.notice();
+        CHECK(h.exited(0).empty());
+        for (const auto& a : h.feed(E::worker_started)) {
+            CHECK(a.type != A::send_graceful);
+            CHECK(a.type != A::terminate_worker);
+            CHECK(a.type != A::kill_worker);
+        }
+    }
 }
 
 TEST_CASE("operations and commands", "[lifecycle][stages]") {
