@@ -34,7 +34,8 @@ constexpr const char* usage_line =
     ;
 
 int usage_error(const std::string& why) {
-    std::fprintf(stderr, "start-worker: %s\n%s", why.c_str(), usage_line);
+    // Best effort: stderr is the only place to say it, and the exit code says it too.
+    (void)std::fprintf(stderr, "start-worker: %s\n%s", why.c_str(), usage_line);
     return sw::to_int(sw::exit_code::usage);
 }
 
@@ -79,7 +80,9 @@ int start_worker_main(int argc, char** argv) {
 
     switch (cl.what) {
         case command_line::mode::help:
-            std::fputs(sw::config::help_text().c_str(), stdout);
+            // Unchecked, as --version's printf: a reader that stops early (`| head`) is no
+            // error, and the contract gives --help exit 0.
+            (void)std::fputs(sw::config::help_text().c_str(), stdout);
             return 0;
         case command_line::mode::version:
             std::printf("start-worker %s\n", sw::version);
@@ -107,8 +110,10 @@ int start_worker_main(int argc, char** argv) {
                           cfg.logging_implementation);
         if (cl.what == command_line::mode::validate) {
             const auto text = sw::config::normalized_redacted(cfg);
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            std::fputc('\n', stdout);
+            // Unchecked: the exit code says whether the config is valid (0 or 78, CONTRACT.md),
+            // not whether whoever reads stdout read it all (`| head` is fine).
+            (void)std::fwrite(text.data(), 1, text.size(), stdout);
+            (void)std::fputc('\n', stdout);
             return 0;
         }
 

@@ -24,11 +24,13 @@ std::string format_rfc3339_ms(time_point t) {
     const year_month_day ymd{day};
     const hh_mm_ss hms{ms - day};
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                  static_cast<int>(hms.subseconds().count()));
+    // At most 34 characters (a chrono::year has at most 6 digits and a sign): never truncated,
+    // and the format has no conversion that can fail.
+    (void)std::snprintf(
+        buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+        static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+        static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
     return buf;
 }
 

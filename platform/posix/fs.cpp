@@ -246,11 +246,14 @@ std::string move_aside(const std::string& path) {
     std::tm tm{};
     ::gmtime_r(&now, &tm);
     char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    std::string target = path + ".bad-" + stamp;
+    // 0 (and an unspecified buffer) if it did not fit: then no stamp, the -N suffix below still
+    // makes the name unique.
+    const std::size_t len = std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    const std::string stamped = path + ".bad-" + std::string(stamp, len);
+    std::string target = stamped;
     struct stat st {};
     for (int n = 2; ::lstat(target.c_str(), &st) == 0; ++n)
-        target = path + ".bad-" + stamp + "-" + std::to_string(n);
+        target = stamped + "-" + std::to_string(n);
     if (::rename(path.c_str(), target.c_str()) != 0)
         throw_errno(errno, "moving " + path + " aside to " + target);
     return target;
