@@ -330,16 +330,27 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
             hello_deadline_ = now + opts_.hello_timeout;
             if (opts_.registers && opts_.stop_check_interval.count() > 0)
                 stop_check_at_ = now + opts_.stop_check_interval;
-            // An exit that overtook worker_started: the worker is gone, so a stop asked for
-            // meanwhile (signal, notice) has nothing left to stop (found by
-            // tests/fuzz/handlers_fuzz: a SIGTERM or graceful-termination was sent after the exit).
-            const bool gone = early_exit_.has_value();
-            if (signals_ > 0 && !gone) {
+            if (early_exit_) {
+                // An exit that overtook worker_started: the worker is gone, so nothing is sent to
+                // it (a stop asked for meanwhile, or one its hello would apply: found by
+                // tests/fuzz/handlers_fuzz, which saw SIGTERM and graceful-termination sent after
+                // the exit). Its hello, if it came, still means it was up.
+                if (early_hello_) {
+                    capabilities_known_ = true;
+                    out.push_back(act(action_type::notify_ready));
+                    early_hello_.reset();
+                }
+                early_exit_->now = now;
+                append(out, while_running(*early_exit_));
+                early_exit_.reset();
+                return out;
+            }
+            if (signals_ > 0) {
                 // A signal while the worker was being spawned.
                 stop_.escalate_at = now + opts_.graceful_stop_timeout;
                 append(out, request_stop(now, stop_level::draining, "stop requested by signal"));
             }
-            if (notice_ && !gone) {
+            if (notice_) {
                 // A notice between prepare and start.
                 append(out, request_stop(now, stop_level::terminating, "termination notice"));
             }
@@ -347,11 +358,6 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
                 early_hello_->now = now;
                 append(out, while_running(*early_hello_));
                 early_hello_.reset();
-            }
-            if (early_exit_) {
-                early_exit_->now = now;
-                append(out, while_running(*early_exit_));
-                early_exit_.reset();
             }
             return out;
         }

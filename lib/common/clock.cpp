@@ -24,7 +24,7 @@ std::string format_rfc3339_ms(time_point t) {
     const year_month_day ymd{day};
     const hh_mm_ss hms{ms - day};
     char buf[64];
-    // At most 34 characters (a chrono::year has at most 6 digits and a sign): never truncated,
+    // At most 27 characters (a chrono::year has at most 5 digits and a sign): never truncated,
     // and the format has no conversion that can fail.
     (void)std::snprintf(
         buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),

@@ -97,12 +97,23 @@ struct driver {
     bool killed = false;
     stop_level level = stop_level::none;
 
+    /// HANDLERS_FUZZ_TRACE=1: each event and the actions it gave, on stderr (for a finding).
+    const bool trace = std::getenv("HANDLERS_FUZZ_TRACE") != nullptr;
+
     explicit driver(sw::state::lifecycle_options o) : fsm(std::move(o)) {}
 
     void feed(event ev) {
         ev.now = now;
         const stage before = fsm.current();
         const auto acts = fsm.resume(ev);
+        if (trace) {
+            std::fprintf(stderr, "%s -> %s:", std::string(to_string(ev.type)).c_str(),
+                         std::string(to_string(fsm.current())).c_str());
+            for (const auto& a : acts)
+                std::fprintf(stderr, " %s(%s)", std::string(to_string(a.type)).c_str(),
+                             a.reason.c_str());
+            std::fprintf(stderr, "\n");
+        }
         if (before == stage::done) require(acts.empty(), "nothing after the end");
         if (ev.type == E::worker_exited) worker_exited = true;
         for (std::size_t i = 0; i < acts.size(); ++i) check(acts[i], i + 1 == acts.size());

@@ -475,6 +475,13 @@ TEST_CASE("a hello or an exit that overtakes worker_started is not lost", "[life
         CHECK(types(acts) == std::vector{A::persist, A::notify_ready, A::exit});
         CHECK(acts.back().code == exit_code::ok);
     }
+    SECTION("the same with credentials that expired meanwhile") {
+        CHECK(h.hello().empty());
+        CHECK(h.exited(0).empty());
+        h.now = t0 + 200h;  // past the credentials' expiry (t0 + 96h)
+        auto acts = h.feed(E::worker_started);
+        CHECK(types(acts) == std::vector{A::persist, A::notify_ready, A::exit});
+    }
     SECTION("the same with a termination notice") {
         h.notice();
         CHECK(h.exited(0).empty());
