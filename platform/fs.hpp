@@ -5,6 +5,7 @@
 #include "lib/common/clock.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -68,6 +69,18 @@ void remove_file(const std::string& path);
 
 /// When `path` was last modified, or nullopt if it does not exist or cannot be examined.
 std::optional<time_point> file_mtime(const std::string& path);
+
+/// What tells one version of a file from another without reading it: its modification time
+/// and its size in bytes (a rewrite within the file system's time resolution usually changes
+/// the size).
+struct file_stamp {
+    time_point mtime;
+    std::uint64_t size = 0;
+    bool operator==(const file_stamp&) const = default;
+};
+
+/// The stamp of `path` (UTF-8), or nullopt if it does not exist or cannot be examined.
+std::optional<file_stamp> stamp_of(const std::string& path);
 
 /// Go's os.MkdirAll: creates `dir` and its missing parents with POSIX permission bits `mode`
 /// (the umask applies; Windows: the inherited ACL). An existing directory is fine. Throws
