@@ -28,13 +28,21 @@ enum class write_step {
 /// makes that step fail with it, exactly as if the OS had returned it. Empty: no faults.
 using write_fault = std::function<std::error_code(write_step)>;
 
+/// What reading the runner config may do to it.
+enum class config_access {
+    secure,   ///< a run: tighten loose permissions (the Go runner's behaviour)
+    inspect,  ///< --validate: change nothing; say what a run would change
+};
+
 /// Reads the runner config with the Go runner's permission handling (reference section 3):
-/// owner-read bit missing -> refuse; group/other bits set and we own it -> chmod 0600 and warn;
-/// someone else owns it -> refuse. Then the owner must be us. Refusals throw
-/// sw::failure(errc::refused) "cannot secure runner config file <f>: ...". A missing file, one
-/// over `max_size`, or one that is not a regular file (a directory, a FIFO, a device, a socket:
-/// "runner config <f> is a directory, not a regular file") throws sw::failure(errc::config).
-std::string read_config_file(const std::string& path, std::size_t max_size);
+/// owner-read bit missing -> refuse; group/other bits set and we own it -> chmod 0600 and warn
+/// (with config_access::inspect: only warn that a run would); someone else owns it -> refuse.
+/// Then the owner must be us. Refusals throw sw::failure(errc::refused) "cannot secure runner
+/// config file <f>: ...". A missing file, one over `max_size`, or one that is not a regular
+/// file (a directory, a FIFO, a device, a socket: "runner config <f> is a directory, not a
+/// regular file") throws sw::failure(errc::config).
+std::string read_config_file(const std::string& path, std::size_t max_size,
+                             config_access access = config_access::secure);
 
 /// Atomically replaces `path` with `contents`, mode 0600: temp file in the same directory,
 /// write, sync, rename, sync the directory. A failure at any step before the rename leaves
