@@ -17,6 +17,7 @@
 #include "lib/log/log.hpp"
 #include "platform/process.hpp"
 #include "platform/system.hpp"
+#include "platform/utf8_path.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -198,7 +199,7 @@ struct runner::impl {
     /// modification time; scaled by the test hook), which costs one stat.
     awaitable<std::optional<event>> watch_config() {
         namespace fs = std::filesystem;
-        const fs::path path = s.cfg.source_path;
+        const fs::path path = platform::utf8_path(s.cfg.source_path);
         const auto look = [&] {
             std::error_code ec;
             const auto when = fs::last_write_time(path, ec);

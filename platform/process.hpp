@@ -59,6 +59,15 @@ std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spaw
 boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
                                         const std::vector<std::string>& argv, std::string& error);
 
+/// This process's command-line arguments as UTF-8, argv[0] first: what main() hands on, so that
+/// every path the runner handles is UTF-8, as on POSIX. POSIX: `argv` as the kernel passed it.
+/// Windows: the UTF-16 command line (GetCommandLineW, split by CommandLineToArgvW, the rules of
+/// the MSVC runtime that quote_arg writes for) converted to UTF-8, once; the C runtime's narrow
+/// `argv` is in the ANSI code page, where a character outside it (Cyrillic on a Western system,
+/// é on a Cyrillic one) becomes '?' and names another file. `argv` is the fallback only if the
+/// command line cannot be split (out of memory).
+std::vector<std::string> utf8_arguments(int argc, char** argv);
+
 /// Prepares this process to run workers over pipes (idempotent); the daemon calls it once at
 /// start-up. POSIX: SIGPIPE is ignored for the whole process, so that writing to a worker that
 /// has exited gives EPIPE (write_all -> false) instead of killing the daemon; children get

@@ -19,7 +19,9 @@
 #include <csignal>
 #include <cwctype>
 #include <map>
+#include <memory>
 #include <optional>
+#include <shellapi.h>
 
 namespace sw::platform {
 namespace {
@@ -357,6 +359,17 @@ asio::awaitable<int> run_command(asio::any_io_executor ex, const std::vector<std
         co_return -1;
     }
     co_return co_await child->wait();
+}
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+    int n = 0;
+    const std::unique_ptr<LPWSTR, win::local_free> wide(
+        ::CommandLineToArgvW(::GetCommandLineW(), &n));
+    if (!wide) return {argv, argv + argc};
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) out.push_back(win::narrow(wide.get()[i]));
+    return out;
 }
 
 }  // namespace sw::platform

@@ -6,6 +6,7 @@
 #include "platform/autologin.hpp"
 #include "platform/fs.hpp"
 #include "platform/process.hpp"
+#include "platform/tls_trust.hpp"
 #include "platform/windows/host.hpp"
 #include "platform/windows/security.hpp"
 #include "platform/windows/win.hpp"
@@ -15,12 +16,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/x509_vfy.h>
+
 #include <aclapi.h>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <sddl.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace win = sw::platform::win;
@@ -412,6 +416,35 @@ void process_checks(const std::string& fake) {
     check(exit_code == -1 && !error.empty(), "a program that does not exist: -1 and " + error);
 }
 
+/// The system trust seam: the ROOT and CA stores (Wine fills ROOT from the host's certificates
+/// and its own built-in roots) become OpenSSL trust, unless SSL_CERT_FILE and SSL_CERT_DIR both
+/// replace the defaults.
+void tls_trust_checks() {
+    const auto loaded = [](sw::platform::default_trust use) {
+        X509_STORE* store = X509_STORE_new();
+        const std::size_t n = sw::platform::add_system_trust(store, use);
+        const int objects = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
+        int certificates = 0;
+        for (int i = 0; i < objects; ++i)
+            if (X509_OBJECT_get0_X509(sk_X509_OBJECT_value(X509_STORE_get0_objects(store), i)))
+                ++certificates;
+        X509_STORE_free(store);
+        return std::make_pair(n, certificates);
+    };
+    const auto [both, both_certs] = loaded({.file = true, .dir = true});
+    check(
+        both > 0 && static_cast<int>(both) == both_certs,
+        "add_system_trust loads the ROOT and CA stores: " + std::to_string(both) + " certificates");
+    const auto [file_only, file_only_certs] = loaded({.file = true, .dir = false});
+    check(file_only == both && file_only_certs == both_certs,
+          "SSL_CERT_DIR alone set: the system stores still stand in for the default bundle (" +
+              std::to_string(file_only) + ")");
+    const auto [none, none_certs] = loaded({.file = false, .dir = false});
+    check(
+        none == 0 && none_certs == 0,
+        "SSL_CERT_FILE and SSL_CERT_DIR both set: no system trust (" + std::to_string(none) + ")");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -425,6 +458,7 @@ int main(int argc, char** argv) {
         {"files", [&] { file_checks(argv[1]); }},
         {"file errors", [&] { file_error_checks(argv[1]); }},
         {"unicode paths", [&] { unicode_path_checks(argv[1]); }},
+        {"tls trust", tls_trust_checks},
         {"autologon", autologon_checks},
         {"host", host_checks},
         {"process", [&] { process_checks(argv[2]); }},
