@@ -6,6 +6,7 @@
 
 #include "lib/common/error.hpp"
 #include "lib/http/proxy.hpp"
+#include "platform/system.hpp"
 #include "platform/tls_trust.hpp"
 #include "version.hpp"
 
@@ -143,25 +144,26 @@ struct client::impl {
         // defaults they leave in place (platform/tls_trust.hpp: POSIX OpenSSL's default paths,
         // Windows the ROOT and CA certificate stores).
         error_code ec;
-        const char* env_file = std::getenv(X509_get_default_cert_file_env());  // SSL_CERT_FILE
-        const char* env_dir = std::getenv(X509_get_default_cert_dir_env());    // SSL_CERT_DIR
-        if (env_dir && *env_dir) {
-            ctx->add_verify_path(env_dir, ec);
+        // UTF-8 (OpenSSL opens a UTF-8 name by its UTF-16 form on Windows).
+        const auto env_file = platform::environment_variable(X509_get_default_cert_file_env());
+        const auto env_dir = platform::environment_variable(X509_get_default_cert_dir_env());
+        if (env_dir && !env_dir->empty()) {
+            ctx->add_verify_path(*env_dir, ec);
             if (ec) {
                 // The operator's setting, not a network problem: retrying cannot help (78).
-                throw failure(errc::config, shown_url + ": cannot use SSL_CERT_DIR " + env_dir +
+                throw failure(errc::config, shown_url + ": cannot use SSL_CERT_DIR " + *env_dir +
                                                 ": " + ec.message());
             }
         }
-        if (env_file && *env_file) {
-            ctx->load_verify_file(env_file, ec);
+        if (env_file && !env_file->empty()) {
+            ctx->load_verify_file(*env_file, ec);
             if (ec) {
-                throw failure(errc::config, shown_url + ": cannot load SSL_CERT_FILE " + env_file +
+                throw failure(errc::config, shown_url + ": cannot load SSL_CERT_FILE " + *env_file +
                                                 ": " + ec.message());
             }
         }
         platform::add_system_trust(SSL_CTX_get_cert_store(ctx->native_handle()),
-                                   {.file = env_file == nullptr, .dir = env_dir == nullptr});
+                                   {.file = !env_file, .dir = !env_dir});
         tls_ctx = std::move(ctx);
         return *tls_ctx;
     }

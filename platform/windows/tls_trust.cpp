@@ -8,8 +8,10 @@
 
 #include <cstring>
 #include <vector>
-#include <wincrypt.h>
 #include <windows.h>
+
+// After windows.h, which WIN32_LEAN_AND_MEAN keeps from including it.
+#include <wincrypt.h>
 
 namespace sw::platform {
 namespace {
