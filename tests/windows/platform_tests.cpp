@@ -6,6 +6,7 @@
 #include "platform/autologin.hpp"
 #include "platform/fs.hpp"
 #include "platform/process.hpp"
+#include "platform/system.hpp"
 #include "platform/tls_trust.hpp"
 #include "platform/windows/host.hpp"
 #include "platform/windows/security.hpp"
@@ -416,6 +417,24 @@ void process_checks(const std::string& fake) {
     check(exit_code == -1 && !error.empty(), "a program that does not exist: -1 and " + error);
 }
 
+/// Environment variables as UTF-8 (SSL_CERT_FILE and friends): unset, set to nothing, and a
+/// value outside every ANSI code page.
+void environment_checks() {
+    ::SetEnvironmentVariableW(L"SW_TEST_UNSET", nullptr);
+    check(!sw::platform::environment_variable("SW_TEST_UNSET"), "an unset variable is nullopt");
+    ::SetEnvironmentVariableW(L"SW_TEST_EMPTY", L"");
+    const auto empty = sw::platform::environment_variable("SW_TEST_EMPTY");
+    check(empty && empty->empty(), "a variable set to nothing is \"\", not unset");
+    const std::string value =
+        "C:\\\xd0\xba\xd0\xbe\xd0\xbd\xd1\x84\xd0\xb8\xd0\xb3-\xc3\xa9\\ca.pem";
+    ::SetEnvironmentVariableW(L"SW_TEST_UTF8", win::widen(value).c_str());
+    check(sw::platform::environment_variable("SW_TEST_UTF8") == value,
+          "a non-ASCII value reads back as UTF-8: " + value);
+    ::SetEnvironmentVariableW(L"SW_TEST_LONG", std::wstring(5000, L'x').c_str());
+    check(sw::platform::environment_variable("SW_TEST_LONG") == std::string(5000, 'x'),
+          "a value longer than the first buffer reads back whole");
+}
+
 /// The system trust seam: the ROOT and CA stores (Wine fills ROOT from the host's certificates
 /// and its own built-in roots) become OpenSSL trust, unless SSL_CERT_FILE and SSL_CERT_DIR both
 /// replace the defaults.
@@ -458,6 +477,7 @@ int main(int argc, char** argv) {
         {"files", [&] { file_checks(argv[1]); }},
         {"file errors", [&] { file_error_checks(argv[1]); }},
         {"unicode paths", [&] { unicode_path_checks(argv[1]); }},
+        {"environment", environment_checks},
         {"tls trust", tls_trust_checks},
         {"autologon", autologon_checks},
         {"host", host_checks},
