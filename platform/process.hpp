@@ -12,15 +12,15 @@
 namespace sw::platform {
 
 struct spawn_options {
-    std::vector<std::string> argv;  ///< argv[0] is looked up on PATH if it has no '/'
-    std::vector<std::pair<std::string, std::string>> extra_env;  ///< on top of the inherited env
+    std::vector<std::string> argv{};  ///< argv[0] is looked up on PATH if it has no '/'
+    std::vector<std::pair<std::string, std::string>> extra_env{};  ///< on top of the inherited env
     bool pipes = true;  ///< false: stdin from /dev/null, stdout inherited
     /// Windows only (elsewhere spawn throws std::system_error ENOTSUP): instead of a process,
     /// start this service (SCM) and carry the protocol over the named pipes
     /// `<protocol_pipe>-input` (the worker writes) and `<protocol_pipe>-output` (it reads),
     /// each with an owner-only security descriptor and accepting one connection. wait() polls
     /// the service every 2 s: stopped -> 0, or 67 when its service-specific exit code is 67.
-    std::string windows_service;
+    std::string windows_service{};
     std::string protocol_pipe = "\\\\.\\pipe\\generic-worker";
 };
 
