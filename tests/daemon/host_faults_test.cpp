@@ -3,7 +3,11 @@
 #include "tests/daemon/harness.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <thread>
 
 using namespace sw::test;
@@ -122,4 +126,191 @@ TEST_CASE("a worker that reads its stdin late gets only the newest credentials",
                                " message(s) were replaced by newer ones and 0 dropped"));
     p->signal(SIGTERM);
     CHECK(p->wait(30s) == 0);
+}
+
+namespace {
+
+/// A tmpfs of `size_kib` KiB mounted on `dir` (created) for the life of this object: a file
+/// system that fills up or turns read-only without touching the host's. Needs root (or
+/// CAP_SYS_ADMIN); `error` says why not otherwise.
+struct tmpfs_mount {
+    std::string dir;
+    std::string error;
+    bool mounted = false;
+
+    tmpfs_mount(std::string d, int size_kib) : dir(std::move(d)) {
+        std::filesystem::create_directories(dir);
+        const std::string opts = "size=" + std::to_string(size_kib) + "k,mode=0700";
+        if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0)
+            mounted = true;
+        else
+            error = std::strerror(errno);
+    }
+    ~tmpfs_mount() {
+        if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+    }
+    tmpfs_mount(const tmpfs_mount&) = delete;
+    tmpfs_mount& operator=(const tmpfs_mount&) = delete;
+
+    /// Makes it read-only (true) or writable again.
+    bool remount(bool read_only) const {
+        const unsigned long flags = static_cast<unsigned long>(MS_REMOUNT) |
+                                    (read_only ? static_cast<unsigned long>(MS_RDONLY) : 0UL);
+        return ::mount("tmpfs", dir.c_str(), "tmpfs", flags, nullptr) == 0;
+    }
+
+    /// Fills what is left of it with one file (until ENOSPC); returns the bytes written.
+    long long fill(const std::string& name = "filler") const {
+        const int fd = ::open((dir + "/" + name).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return -1;
+        const std::string block(4096, 'z');
+        long long total = 0;
+        ssize_t n;
+        while ((n = ::write(fd, block.data(), block.size())) > 0) total += n;
+        ::close(fd);
+        return total;
+    }
+};
+
+/// The entries of directory `dir`, by name, sorted.
+std::vector<std::string> entries_of(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+/// The static runner config with the state file `state` (cacheOverRestarts) and the worker
+/// config at `worker_config` (default: in the test directory).
+std::string state_config(harness& h, const std::string& state,
+                         const std::string& worker_config = "") {
+    std::string yaml = h.static_config("cacheOverRestarts: " + state +
+                                       "\nlifecycle:\n  stopCheckInterval: 0\n  killTimeout: 1\n");
+    if (!worker_config.empty()) {
+        const std::string from = "configPath: " + h.dir.file("worker-config.json");
+        yaml.replace(yaml.find(from), from.size(), "configPath: " + worker_config);
+    }
+    return h.write_config(yaml);
+}
+
+/// Run 1 of a resume: the worker asks for a reboot (--once: exit 3), leaving the state file
+/// with phase "rebooting". Returns its contents.
+std::string leave_state(harness& h, const std::string& cfg, const std::string& state) {
+    auto r1 = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:67"}}, 60s);
+    INFO(r1.err);
+    REQUIRE(r1.exit_code == 3);
+    const auto text = sw::test::read_file(state);
+    REQUIRE(text.find("\"rebooting\"") != std::string::npos);
+    return text;
+}
+
+}  // namespace
+
+// Fault list, the host: the state directory (cacheOverRestarts) is full. The state file is
+// written atomically (a temp file, then rename), so a failed write leaves the previous file
+// whole and no temp file. Outcome (CONTRACT.md): exit 78, "the config names a path that cannot
+// be used" - the operator's environment, not 70 ("a bug"), and no restart loop on a disk that
+// stays full - with a message naming the file and the OS's reason. As with the Go runner
+// (reference 9.3): a failed first write fails the start-up; a failed write while the worker
+// runs stops the worker (a reboot would resume from a stale file), then exits 78.
+TEST_CASE("a full state directory", "[e2e][faults][host][state]") {
+    harness h;
+    h.start_standin();
+    tmpfs_mount m(h.dir.file("statefs"), 256);
+    if (!m.mounted) {
+        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
+        return;
+    }
+    const auto state = m.dir + "/state.json";
+    const auto cfg = state_config(h, state);
+
+    SECTION("a fresh start: the first write fails the start-up, the worker never starts") {
+        REQUIRE(m.fill() > 0);
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
+                              Catch::Contains("No space left on device"));
+        CHECK(h.worker_events("start").empty());
+        CHECK(entries_of(m.dir) == std::vector<std::string>{"filler"});
+    }
+    SECTION("a resumed run: the previous state survives, the worker is stopped") {
+        const auto before = leave_state(h, cfg, state);
+        REQUIRE(m.fill() > 0);
+        std::filesystem::remove(h.dir.file("worker.jsonl"));
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}}, 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
+                              Catch::Contains("No space left on device"));
+        const auto graceful = h.worker_events("received", "graceful-termination");
+        REQUIRE(graceful.size() == 1);
+        CHECK(graceful[0].at("message").at("finish-tasks") == false);
+        CHECK(sw::test::read_file(state) == before);
+        CHECK(entries_of(m.dir) == std::vector<std::string>{"filler", "state.json"});
+    }
+}
+
+// Fault list, the host: the worker config (worker.configPath) is on a full disk. The start-up
+// fails before the worker starts, exit 78, naming the file; nothing is left half-written.
+TEST_CASE("a full disk under the worker config", "[e2e][faults][host][state]") {
+    harness h;
+    h.start_standin();
+    tmpfs_mount m(h.dir.file("configfs"), 64);
+    if (!m.mounted) {
+        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
+        return;
+    }
+    const auto worker_config = m.dir + "/worker-config.json";
+    const auto cfg = h.write_config([&] {
+        std::string yaml = h.static_config("lifecycle:\n  stopCheckInterval: 0\n");
+        const std::string from = "configPath: " + h.dir.file("worker-config.json");
+        return yaml.replace(yaml.find(from), from.size(), "configPath: " + worker_config);
+    }());
+    REQUIRE(m.fill() > 0);
+    auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err, Catch::Contains(worker_config) && Catch::Contains("No space left on device"));
+    CHECK(h.worker_events("start").empty());
+    CHECK(entries_of(m.dir) == std::vector<std::string>{"filler"});
+}
+
+// Fault list, the host: the state directory is read-only. Exit 78 with a message naming the
+// file and "Read-only file system"; the previous state (if any) unchanged, nothing else written.
+TEST_CASE("a read-only state directory", "[e2e][faults][host][state]") {
+    harness h;
+    h.start_standin();
+    tmpfs_mount m(h.dir.file("statefs"), 256);
+    if (!m.mounted) {
+        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
+        return;
+    }
+    const auto state = m.dir + "/state.json";
+    const auto cfg = state_config(h, state);
+
+    SECTION("a fresh start") {
+        REQUIRE(m.remount(true));
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
+                              Catch::Contains("Read-only file system"));
+        CHECK(h.worker_events("start").empty());
+        CHECK(entries_of(m.dir).empty());
+    }
+    SECTION("a resumed run") {
+        const auto before = leave_state(h, cfg, state);
+        REQUIRE(m.remount(true));
+        std::filesystem::remove(h.dir.file("worker.jsonl"));
+        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}}, 60s);
+        INFO(r.err);
+        CHECK(r.exit_code == 78);
+        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
+                              Catch::Contains("Read-only file system"));
+        CHECK(h.worker_events("received", "graceful-termination").size() == 1);
+        CHECK(sw::test::read_file(state) == before);
+        CHECK(entries_of(m.dir) == std::vector<std::string>{"state.json"});
+    }
 }
