@@ -37,7 +37,9 @@ struct retry_settings {
 boost::asio::awaitable<void> sleep_scaled(const context& ctx, std::chrono::milliseconds d);
 
 /// Sends `req` until an answer that is not 5xx/429 arrives, retrying transport errors and those
-/// statuses with exponential backoff. When the (scaled) budget is used up, throws
+/// statuses with exponential backoff; a Retry-After on a 429 or 503 (RFC 9110 10.2.3) makes
+/// the wait at least what it asks, capped at `rs.max_delay`. When the (scaled) budget is used
+/// up, throws
 /// sw::failure(unavailable, "<METHOD> <url>: <last problem>"). Any other status is returned.
 boost::asio::awaitable<http::response> send_with_retries(const context& ctx, http::request req,
                                                          const retry_settings& rs);

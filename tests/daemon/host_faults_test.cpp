@@ -172,6 +172,13 @@ struct tmpfs_mount {
     }
 };
 
+/// True when `m` is mounted; else a visible skip (WARN) saying why.
+bool mounted_or_warn(const tmpfs_mount& m) {
+    if (!m.mounted)
+        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
+    return m.mounted;
+}
+
 /// The entries of directory `dir`, by name, sorted.
 std::vector<std::string> entries_of(const std::string& dir) {
     std::vector<std::string> out;
@@ -181,17 +188,22 @@ std::vector<std::string> entries_of(const std::string& dir) {
     return out;
 }
 
-/// The static runner config with the state file `state` (cacheOverRestarts) and the worker
-/// config at `worker_config` (default: in the test directory).
-std::string state_config(harness& h, const std::string& state,
-                         const std::string& worker_config = "") {
-    std::string yaml = h.static_config("cacheOverRestarts: " + state +
-                                       "\nlifecycle:\n  stopCheckInterval: 0\n  killTimeout: 1\n");
+/// The static runner config plus `extra`, with the worker config at `worker_config` (default:
+/// in the test directory); written, its path returned.
+std::string config_with(harness& h, const std::string& extra,
+                        const std::string& worker_config = "") {
+    std::string yaml = h.static_config(extra);
     if (!worker_config.empty()) {
         const std::string from = "configPath: " + h.dir.file("worker-config.json");
         yaml.replace(yaml.find(from), from.size(), "configPath: " + worker_config);
     }
     return h.write_config(yaml);
+}
+
+/// The runner config with the state file `state` (cacheOverRestarts).
+std::string state_config(harness& h, const std::string& state) {
+    return config_with(h, "cacheOverRestarts: " + state +
+                              "\nlifecycle:\n  stopCheckInterval: 0\n  killTimeout: 1\n");
 }
 
 /// Run 1 of a resume: the worker asks for a reboot (--once: exit 3), leaving the state file
@@ -218,10 +230,7 @@ TEST_CASE("a full state directory", "[e2e][faults][host][state]") {
     harness h;
     h.start_standin();
     tmpfs_mount m(h.dir.file("statefs"), 256);
-    if (!m.mounted) {
-        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
-        return;
-    }
+    if (!mounted_or_warn(m)) return;
     const auto state = m.dir + "/state.json";
     const auto cfg = state_config(h, state);
 
@@ -258,16 +267,9 @@ TEST_CASE("a full disk under the worker config", "[e2e][faults][host][state]") {
     harness h;
     h.start_standin();
     tmpfs_mount m(h.dir.file("configfs"), 64);
-    if (!m.mounted) {
-        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
-        return;
-    }
+    if (!mounted_or_warn(m)) return;
     const auto worker_config = m.dir + "/worker-config.json";
-    const auto cfg = h.write_config([&] {
-        std::string yaml = h.static_config("lifecycle:\n  stopCheckInterval: 0\n");
-        const std::string from = "configPath: " + h.dir.file("worker-config.json");
-        return yaml.replace(yaml.find(from), from.size(), "configPath: " + worker_config);
-    }());
+    const auto cfg = config_with(h, "lifecycle:\n  stopCheckInterval: 0\n", worker_config);
     REQUIRE(m.fill() > 0);
     auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
     INFO(r.err);
@@ -283,10 +285,7 @@ TEST_CASE("a read-only state directory", "[e2e][faults][host][state]") {
     harness h;
     h.start_standin();
     tmpfs_mount m(h.dir.file("statefs"), 256);
-    if (!m.mounted) {
-        WARN("SKIPPED: cannot mount a tmpfs (" << m.error << "); needs root or CAP_SYS_ADMIN");
-        return;
-    }
+    if (!mounted_or_warn(m)) return;
     const auto state = m.dir + "/state.json";
     const auto cfg = state_config(h, state);
 
