@@ -94,7 +94,11 @@ int start_worker_main(int argc, char** argv) {
     sw::log::init();
     try {
         sw::log::info("Loading worker-runner configuration from {}", cl.config);
-        auto cfg = sw::config::load_runner_config(cl.config);
+        // --validate changes nothing: a loose mode is reported, not tightened.
+        auto cfg =
+            sw::config::load_runner_config(cl.config, cl.what == command_line::mode::validate
+                                                          ? sw::platform::config_access::inspect
+                                                          : sw::platform::config_access::secure);
         for (const auto& s : sw::config::secret_values(cfg)) sw::log::add_secret(s);
         // The destination is known: the lines held until now come out in its format.
         auto ctx = sw::daemon::read_context(cl.what == command_line::mode::once);
@@ -139,6 +143,10 @@ int start_worker_main(int argc, char** argv) {
         return code;
     } catch (const sw::failure& f) {
         sw::log::error("{}", f.what());
+        // CONTRACT: --validate exits 0 or 78. A config a run would refuse (someone else's file,
+        // no owner-read bit: 77 for a run) is a config that does not validate.
+        if (cl.what == command_line::mode::validate && sw::is_refused(f.code()))
+            return sw::to_int(sw::exit_code::config);
         return sw::to_int(sw::daemon::exit_code_for(f.code()));
     } catch (const std::exception& e) {
         sw::log::error("internal error: {}", e.what());

@@ -15,6 +15,7 @@
 #include "lib/common/error.hpp"
 #include "lib/json/worker_config.hpp"
 #include "lib/log/log.hpp"
+#include "platform/fs.hpp"
 #include "platform/process.hpp"
 #include "platform/system.hpp"
 
@@ -28,7 +29,6 @@
 #include <csignal>
 #include <cstdint>
 #include <deque>
-#include <filesystem>
 #include <optional>
 
 namespace sw::daemon {
@@ -195,30 +195,23 @@ struct runner::impl {
 
     /// The runner config is read once, at start: a change while running is ignored until the
     /// next start, and said once (issue 14's fault list). Looked at every minute (its size and
-    /// modification time; scaled by the test hook), which costs one stat.
+    /// modification time; scaled by the test hook), which costs two stat calls.
     awaitable<std::optional<event>> watch_config() {
-        namespace fs = std::filesystem;
-        const fs::path path = s.cfg.source_path;
-        const auto look = [&] {
-            std::error_code ec;
-            const auto when = fs::last_write_time(path, ec);
-            const auto size = ec ? 0 : fs::file_size(path, ec);
-            return ec ? std::optional<std::pair<fs::file_time_type, std::uintmax_t>>()
-                      : std::make_pair(when, size);
-        };
-        const auto at_start = look();
-        if (path.empty() || !at_start) co_return std::nullopt;
+        const std::string& path = s.cfg.source_path;
+        if (path.empty()) co_return std::nullopt;
+        const auto at_start = platform::stamp_of(path);
+        if (!at_start) co_return std::nullopt;
         const auto every = std::max<std::chrono::milliseconds>(
             50ms, std::chrono::milliseconds(std::llround(60'000 * s.ctx.time_scale)));
         asio::steady_timer t(s.io);
         while (true) {
             t.expires_after(every);
             co_await t.async_wait(use_awaitable);  // cancellation ends the watch
-            if (look() != at_start) {
+            if (platform::stamp_of(path) != at_start) {
                 log::warn(
                     "The runner config {} changed since start-worker started; the change is "
                     "ignored until the next start",
-                    path.string());
+                    path);
                 co_return std::nullopt;
             }
         }

@@ -5,6 +5,7 @@
 #include "lib/common/clock.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,13 +28,21 @@ enum class write_step {
 /// makes that step fail with it, exactly as if the OS had returned it. Empty: no faults.
 using write_fault = std::function<std::error_code(write_step)>;
 
+/// What reading the runner config may do to it.
+enum class config_access {
+    secure,   ///< a run: tighten loose permissions (the Go runner's behaviour)
+    inspect,  ///< --validate: change nothing; say what a run would change
+};
+
 /// Reads the runner config with the Go runner's permission handling (reference section 3):
-/// owner-read bit missing -> refuse; group/other bits set and we own it -> chmod 0600 and warn;
-/// someone else owns it -> refuse. Then the owner must be us. Refusals throw
-/// sw::failure(errc::refused) "cannot secure runner config file <f>: ...". A missing file, one
-/// over `max_size`, or one that is not a regular file (a directory, a FIFO, a device, a socket:
-/// "runner config <f> is a directory, not a regular file") throws sw::failure(errc::config).
-std::string read_config_file(const std::string& path, std::size_t max_size);
+/// owner-read bit missing -> refuse; group/other bits set and we own it -> chmod 0600 and warn
+/// (with config_access::inspect: only warn that a run would); someone else owns it -> refuse.
+/// Then the owner must be us. Refusals throw sw::failure(errc::refused) "cannot secure runner
+/// config file <f>: ...". A missing file, one over `max_size`, or one that is not a regular
+/// file (a directory, a FIFO, a device, a socket: "runner config <f> is a directory, not a
+/// regular file") throws sw::failure(errc::config).
+std::string read_config_file(const std::string& path, std::size_t max_size,
+                             config_access access = config_access::secure);
 
 /// Atomically replaces `path` with `contents`, mode 0600: temp file in the same directory,
 /// write, sync, rename, sync the directory. A failure at any step before the rename leaves
@@ -68,6 +77,18 @@ void remove_file(const std::string& path);
 
 /// When `path` was last modified, or nullopt if it does not exist or cannot be examined.
 std::optional<time_point> file_mtime(const std::string& path);
+
+/// What tells one version of a file from another without reading it: its modification time
+/// and its size in bytes (a rewrite within the file system's time resolution usually changes
+/// the size).
+struct file_stamp {
+    time_point mtime;
+    std::uint64_t size = 0;
+    bool operator==(const file_stamp&) const = default;
+};
+
+/// The stamp of `path` (UTF-8), or nullopt if it does not exist or cannot be examined.
+std::optional<file_stamp> stamp_of(const std::string& path);
 
 /// Go's os.MkdirAll: creates `dir` and its missing parents with POSIX permission bits `mode`
 /// (the umask applies; Windows: the inherited ACL). An existing directory is fine. Throws

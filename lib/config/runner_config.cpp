@@ -468,8 +468,8 @@ void check_worker_config_path(const runner_config& cfg, const std::string& confi
 
 }  // namespace
 
-runner_config load_runner_config(const std::string& path) {
-    const std::string text = platform::read_config_file(path, max_config_bytes);
+runner_config load_runner_config(const std::string& path, platform::config_access access) {
+    const std::string text = platform::read_config_file(path, max_config_bytes, access);
     runner_config cfg = parse_runner_config(text, path);
     check_worker_config_path(cfg, path);
     return cfg;

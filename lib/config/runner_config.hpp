@@ -3,6 +3,7 @@
 // strict: every problem names its key path and throws sw::failure(errc::config), before any
 // network call or file write.
 #include "lib/json/document.hpp"
+#include "platform/fs.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -76,8 +77,10 @@ inline constexpr std::size_t max_yaml_alias_expansions = 10'000;  ///< nodes, al
 inline constexpr std::size_t max_yaml_alias_bytes = max_config_bytes;
 
 /// Reads `path` with the permission handling of reference section 3 (tighten or refuse:
-/// exit 77), parses YAML/JSON and validates. Throws sw::failure.
-runner_config load_runner_config(const std::string& path);
+/// exit 77; with config_access::inspect nothing is tightened), parses YAML/JSON and validates.
+/// Throws sw::failure.
+runner_config load_runner_config(const std::string& path,
+                                 platform::config_access access = platform::config_access::secure);
 
 /// Parses and validates text (no file access). `source` names it in messages.
 runner_config parse_runner_config(std::string_view text, const std::string& source);

@@ -90,15 +90,52 @@ const value& get_path(const value& base, std::string_view path) {
 }
 
 std::string format_number(double d) {
-    // Go's encoding/json: plain decimal for 1e-6 <= |d| < 1e21, exponent form otherwise, and
-    // always the shortest text that reads back as the same double ("10", not "1E1").
+    // Go's encoding/json (encode.go, floatEncoder): strconv.AppendFloat with precision -1, so
+    // always the shortest digits that read back as the same double; format 'f' for
+    // 1e-6 <= |d| < 1e21, else 'e' with "e-07" cleaned up to "e-7".
     if (!std::isfinite(d)) return "null";
     char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));  // "-d.ddde+XX"
     const double a = std::fabs(d);
-    const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
-                                                         : std::chars_format::fixed;
-    auto res = std::to_chars(buf, buf + sizeof buf, d, fmt);
-    return std::string(buf, res.ptr);
+    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+        std::string out(sci);
+        const auto n = out.size();
+        if (n >= 4 && out[n - 4] == 'e' && out[n - 3] == '-' && out[n - 2] == '0')
+            out.erase(n - 2, 1);
+        return out;
+    }
+    // strconv's 'f' with the shortest digits: the digits placed around the decimal point and
+    // padded with zeros. std::to_chars' fixed form would instead print a large double's exact
+    // value (111111111111111104 where Go writes 111111111111111100).
+    std::string out;
+    if (sci.front() == '-') {
+        out += '-';
+        sci.remove_prefix(1);
+    }
+    const auto e = sci.find('e');
+    std::string digits;
+    for (const char c : sci.substr(0, e))
+        if (c != '.') digits += c;
+    const bool negative_exponent = sci[e + 1] == '-';
+    int exponent = 0;
+    for (const char c : sci.substr(e + 2)) exponent = exponent * 10 + (c - '0');
+    if (negative_exponent) exponent = -exponent;
+    const int point = exponent + 1;  // digits before the decimal point
+    const int count = static_cast<int>(digits.size());
+    if (point <= 0) {
+        out += "0.";
+        out.append(static_cast<std::size_t>(-point), '0');
+        out += digits;
+    } else if (point >= count) {
+        out += digits;
+        out.append(static_cast<std::size_t>(point - count), '0');
+    } else {
+        out.append(digits, 0, static_cast<std::size_t>(point));
+        out += '.';
+        out.append(digits, static_cast<std::size_t>(point));
+    }
+    return out;
 }
 
 namespace {

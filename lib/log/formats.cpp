@@ -25,6 +25,28 @@ void append(memory_buf_t& dest, std::string_view s) {
     dest.append(s.data(), s.data() + s.size());
 }
 
+/// A byte a terminal acts on rather than shows: C0 controls other than tab and newline, and DEL.
+bool is_terminal_control(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n') || u == 0x7f;
+}
+
+/// Appends `s` for a text destination (stdio, syslog), with each terminal control byte written
+/// as "\xNN": a worker's text cannot move the cursor, clear the screen or overwrite a line
+/// (issue 14, item 10). Newlines stay, as the Go runner writes them.
+void append_text(memory_buf_t& dest, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    while (!s.empty()) {
+        const auto bad = std::find_if(s.begin(), s.end(), is_terminal_control);
+        dest.append(s.data(), s.data() + (bad - s.begin()));
+        if (bad == s.end()) return;
+        const auto u = static_cast<unsigned char>(*bad);
+        const char esc[4] = {'\\', 'x', hex[u >> 4], hex[u & 15]};
+        dest.append(esc, esc + 4);
+        s.remove_prefix(static_cast<std::size_t>(bad - s.begin()) + 1);
+    }
+}
+
 void append_json(memory_buf_t& dest, const boost::json::value& v) {
     boost::json::serializer sr;
     sr.reset(&v);
@@ -81,10 +103,10 @@ class stdio_formatter final : public spdlog::formatter {
         dest.append(cached_, cached_ + cached_size_);
         if (const auto* fields = current_fields()) {
             to_unstructured_into(*fields, scratch_);
-            append(dest, scratch_);
+            append_text(dest, scratch_);
             if (scratch_.capacity() > (1u << 20)) scratch_ = std::string{};
         } else
-            dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+            append_text(dest, std::string_view(msg.payload.data(), msg.payload.size()));
         dest.push_back('\n');
     }
     std::unique_ptr<spdlog::formatter> clone() const override {
@@ -249,10 +271,10 @@ class syslog_formatter final : public spdlog::formatter {
         if (text.size() > max_syslog_message) {
             std::size_t cut = max_syslog_message;
             while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-            append(dest, text.substr(0, cut));
+            append_text(dest, text.substr(0, cut));
             append(dest, truncated_marker);
         } else {
-            append(dest, text);
+            append_text(dest, text);
         }
     }
     std::unique_ptr<spdlog::formatter> clone() const override {

@@ -43,4 +43,13 @@ std::optional<time_point> file_mtime(const std::string& path) {
     return std::chrono::time_point_cast<wall_clock::duration>(std::chrono::file_clock::to_sys(t));
 }
 
+std::optional<file_stamp> stamp_of(const std::string& path) {
+    const auto when = file_mtime(path);
+    if (!when) return std::nullopt;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(fs_path(path), ec);
+    if (ec) return std::nullopt;
+    return file_stamp{*when, static_cast<std::uint64_t>(size)};
+}
+
 }  // namespace sw::platform

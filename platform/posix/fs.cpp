@@ -131,7 +131,7 @@ void fsync_dir(const std::string& dir) {
 
 }  // namespace
 
-std::string read_config_file(const std::string& path, std::size_t max_size) {
+std::string read_config_file(const std::string& path, std::size_t max_size, config_access access) {
     const auto refuse = [&](const std::string& why) {
         return failure(errc::refused,
                        fmt::format("cannot secure runner config file {}: {}", path, why));
@@ -164,6 +164,17 @@ std::string read_config_file(const std::string& path, std::size_t max_size) {
             throw refuse(fmt::format(
                 "{} has mode {} and is owned by uid {}, not by us (uid {}); refusing to change it",
                 path, mode_text(st.st_mode), st.st_uid, ::getuid()));
+        if (access == config_access::inspect) {
+            sw::log::warn(
+                "WARNING: runner config file {} has insecure permissions (mode {}); start-worker "
+                "tightens it to be readable only by its owner when it runs (--validate changes "
+                "nothing)",
+                path, mode_text(st.st_mode));
+            st.st_mode &= ~static_cast<mode_t>(077);  // the mode the run would give it
+            if (const std::string problem = private_problem(st, path); !problem.empty())
+                throw refuse(problem);
+            return read_all(fd, path, max_size);
+        }
         if (::fchmod(fd, 0600) != 0)
             throw refuse("tightening its mode to 0600: " +
                          std::error_code(errno, std::generic_category()).message());

@@ -144,7 +144,7 @@ void write_all(HANDLE h, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-std::string read_config_file(const std::string& path, std::size_t max_size) {
+std::string read_config_file(const std::string& path, std::size_t max_size, config_access) {
     // The Go runner checks the runner config's mode on POSIX only; on Windows the file must be
     // a regular file that we can read (provisioning usually writes it as an administrator).
     DWORD err = 0;

@@ -124,18 +124,29 @@ TEST_CASE("--validate prints the normalized config with secrets redacted", "[cli
     CHECK(r.out.find("proj/dummy") != std::string::npos);
 }
 
-TEST_CASE("a group-readable config is tightened to 0600", "[cli]") {
+// Issue 14, item 10: --validate changes nothing; a run tightens the mode (reference section 3).
+TEST_CASE("a group-readable config: --validate says so, a run tightens it to 0600", "[cli]") {
     temp_dir d;
     const auto cfg = d.write("c.yml", standalone_dummy, 0644);
+    const auto mode = [&] {
+        struct stat sb {};
+        REQUIRE(::stat(cfg.c_str(), &sb) == 0);
+        return sb.st_mode & 0777;
+    };
     auto r = sw_run({"--validate", cfg});
     CHECK(r.exit_code == 0);
-    struct stat sb {};
-    REQUIRE(::stat(cfg.c_str(), &sb) == 0);
-    CHECK((sb.st_mode & 0777) == 0600);
-    CHECK(r.err.find("insecure permissions") != std::string::npos);
+    CHECK(mode() == 0644);
+    CHECK(r.err.find("insecure permissions (mode 0644)") != std::string::npos);
+    CHECK(r.err.find("--validate changes nothing") != std::string::npos);
+
+    r = sw_run({"--once", cfg});
+    CHECK(r.exit_code == 0);
+    CHECK(mode() == 0600);
+    CHECK(r.err.find("has been tightened") != std::string::npos);
 }
 
-TEST_CASE("a loose config owned by someone else is refused with 77", "[cli]") {
+TEST_CASE("a loose config owned by someone else: a run refuses it (77), --validate fails (78)",
+          "[cli]") {
     if (::geteuid() != 0) {
         WARN("SKIPPED: not root, so the config cannot be given to another user (chown)");
         return;
@@ -145,8 +156,11 @@ TEST_CASE("a loose config owned by someone else is refused with 77", "[cli]") {
     REQUIRE(::chown(cfg.c_str(), 65534, 65534) == 0);
     ::chmod(d.path().c_str(), 0755);
     auto r = sw_run({"--validate", cfg});
-    CHECK(r.exit_code == 77);
+    CHECK(r.exit_code == 78);
     CHECK(r.err.find(cfg) != std::string::npos);
+    r = sw_run({"--once", cfg});
+    CHECK(r.exit_code == 77);
+    CHECK(r.err.find("cannot secure runner config file " + cfg) != std::string::npos);
 }
 
 TEST_CASE("every example config validates", "[cli]") {

@@ -231,16 +231,7 @@ struct cloud_run {
     }
 
     std::string config(const std::string& extra = "") const {
-        return "provider:\n  providerType: " + kind +
-               "\n"
-               "worker:\n"
-               "  implementation: generic-worker\n"
-               "  path: " +
-               harness::fake_worker() +
-               "\n"
-               "  configPath: " +
-               h.dir.file("worker-config.json") +
-               "\n"
+        return "provider:\n  providerType: " + kind + "\n" + h.worker_block() +
                "host:\n"
                "  shutdownCommand: [" +
                h.dir.file("shutdown.sh") + "]\n" + extra;

@@ -96,14 +96,8 @@ inline std::string standalone_config(const harness& h, const std::string& access
            "\n"
            "  workerPoolID: proj/pool\n"
            "  workerGroup: wg\n"
-           "  workerID: wid\n"
-           "worker:\n"
-           "  implementation: generic-worker\n"
-           "  path: " +
-           harness::fake_worker() +
-           "\n"
-           "  configPath: " +
-           h.dir.file("worker-config.json") + "\n" + extra;
+           "  workerID: wid\n" +
+           h.worker_block() + extra;
 }
 
 }  // namespace sw::test

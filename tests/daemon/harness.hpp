@@ -75,15 +75,19 @@ struct harness {
                "  workerGroup: wg\n"
                "  workerID: wid\n"
                "  staticSecret: " +
-               static_secret +
-               "\n"
-               "worker:\n"
+               static_secret + "\n" + worker_block() + extra;
+    }
+
+    /// The runner config's `worker:` section for the fake generic-worker, writing its config
+    /// to worker-config.json in the test directory (YAML lines, newline-terminated).
+    std::string worker_block() const {
+        return "worker:\n"
                "  implementation: generic-worker\n"
                "  path: " +
                fake_worker() +
                "\n"
                "  configPath: " +
-               dir.file("worker-config.json") + "\n" + extra;
+               dir.file("worker-config.json") + "\n";
     }
 
     static std::string fake_worker() { return std::string(SW_FAKES_DIR) + "/fake-worker"; }

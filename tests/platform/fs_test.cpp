@@ -286,3 +286,27 @@ TEST_CASE("move_aside and make_parent_dirs", "[fs]") {
     dir.write("file", "x", 0600);
     CHECK_THROWS_AS(make_parent_dirs(dir.file("file/sub/x")), sw::failure);
 }
+
+TEST_CASE("stamp_of tells a rewritten file from the one first seen", "[fs]") {
+    sw::test::temp_dir dir;
+    CHECK_FALSE(stamp_of(dir.file("absent.yml")));
+    const auto p = dir.write("runner.yml", "provider: {providerType: standalone}\n", 0600);
+    const auto first = stamp_of(p);
+    REQUIRE(first);
+    CHECK(first->size == 37);
+    CHECK(stamp_of(p) == first);  // looking changes nothing
+
+    // A rewrite within the file system's time resolution: the size tells them apart.
+    const auto mtime = std::filesystem::last_write_time(p);
+    dir.write("runner.yml", "provider: {providerType: static}\n", 0600);
+    std::filesystem::last_write_time(p, mtime);
+    const auto second = stamp_of(p);
+    REQUIRE(second);
+    CHECK(second->mtime == first->mtime);
+    CHECK(second != first);
+
+    // Same size, later time.
+    dir.write("runner.yml", "provider: {providerType: standalone}\n", 0600);
+    std::filesystem::last_write_time(p, mtime + std::chrono::seconds(5));
+    CHECK(stamp_of(p) != first);
+}

@@ -51,9 +51,19 @@ asio::awaitable<std::string> write_then_read(child_process& c, std::string data)
     co_return co_await read_all(c);
 }
 
+/// Options for a child with its stdin/stdout on pipes.
+spawn_options piped(std::vector<std::string> argv,
+                    std::vector<std::pair<std::string, std::string>> env = {}) {
+    spawn_options o;
+    o.argv = std::move(argv);
+    o.extra_env = std::move(env);
+    o.pipes = true;
+    return o;
+}
+
 std::unique_ptr<child_process> sh(asio::io_context& ctx, const std::string& script,
                                   std::vector<std::pair<std::string, std::string>> env = {}) {
-    return spawn(ctx.get_executor(), spawn_options{{"sh", "-c", script}, std::move(env), true});
+    return spawn(ctx.get_executor(), piped({"sh", "-c", script}, std::move(env)));
 }
 
 std::size_t open_fds() {
@@ -140,7 +150,7 @@ TEST_CASE("kill reaches the whole process group", "[process]") {
 TEST_CASE("a missing or unexecutable program is a clear error", "[process]") {
     asio::io_context ctx;
     try {
-        spawn(ctx.get_executor(), spawn_options{{"no-such-program-sw-test"}, {}, true});
+        spawn(ctx.get_executor(), piped({"no-such-program-sw-test"}));
         FAIL("spawn did not throw");
     } catch (const sw::failure& e) {  // the operator's to fix: 78, not 70
         CHECK(e.code() == sw::errc::config);
@@ -150,7 +160,7 @@ TEST_CASE("a missing or unexecutable program is a clear error", "[process]") {
     sw::test::temp_dir dir;
     const auto script = dir.write("not-executable", "#!/bin/sh\nexit 0\n", 0644);
     try {
-        spawn(ctx.get_executor(), spawn_options{{script}, {}, true});
+        spawn(ctx.get_executor(), piped({script}));
         FAIL("spawn did not throw");
     } catch (const sw::failure& e) {
         CHECK(e.code() == sw::errc::refused);

@@ -105,6 +105,19 @@ TEST_CASE("load_runner_config tightens a 0644 file (TestLoadConfig_InsecurePerms
     CHECK((st.st_mode & 0777) == 0600);
 }
 
+TEST_CASE("load_runner_config for --validate leaves a 0644 file alone", "[config]") {
+    sw::test::temp_dir dir;
+    const auto path = dir.write("c.yml", with(""), 0644);
+    CHECK(load_runner_config(path, sw::platform::config_access::inspect).provider_type ==
+          "standalone");
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+    // What a run refuses, an inspection refuses too: the owner-read bit is still required.
+    ::chmod(path.c_str(), 0044);
+    CHECK_THROWS_AS(load_runner_config(path, sw::platform::config_access::inspect), sw::failure);
+}
+
 TEST_CASE("load_runner_config: missing file is a config error", "[config]") {
     sw::test::temp_dir dir;
     try {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using sw::json::value;
 
 namespace {
@@ -53,6 +55,32 @@ TEST_CASE("set_path creates, replaces and refuses", "[worker_config]") {
 TEST_CASE("get_path finds or names the key", "[worker_config]") {
     CHECK(sw::json::get_path(j(R"({"x":{"y":"z"}})"), "x.y") == "z");
     REQUIRE_THROWS_WITH(sw::json::get_path(j(R"({"x":{}})"), "x.y"), "key x.y not found");
+}
+
+// What Go's encoding/json writes for a float64 (encode.go floatEncoder: strconv.AppendFloat
+// with the shortest digits, 'f' below 1e21 and from 1e-6, else 'e' with e-07 -> e-7).
+TEST_CASE("numbers are written as Go's encoding/json writes a float64", "[worker_config]") {
+    using sw::json::format_number;
+    CHECK(format_number(10.0) == "10");
+    CHECK(format_number(0.1) == "0.1");
+    CHECK(format_number(-0.0) == "-0");
+    CHECK(format_number(0.0) == "0");
+    CHECK(format_number(123456789.125) == "123456789.125");
+    CHECK(format_number(0.000001) == "0.000001");
+    CHECK(format_number(0.00012345) == "0.00012345");
+    // Past 2^53 the shortest digits are padded with zeros, not the exact binary value.
+    CHECK(format_number(111111111111111111.0) == "111111111111111100");
+    CHECK(format_number(1.2345678901234568e20) == "123456789012345680000");
+    CHECK(format_number(-2.5e20) == "-250000000000000000000");
+    CHECK(format_number(9007199254740993.0) == "9007199254740992");
+    // The exponent form, and Go's clean-up of a one-digit negative exponent.
+    CHECK(format_number(1e21) == "1e+21");
+    CHECK(format_number(1.5e-7) == "1.5e-7");
+    CHECK(format_number(-1e-7) == "-1e-7");
+    CHECK(format_number(1.5e-10) == "1.5e-10");
+    CHECK(format_number(5e-324) == "5e-324");
+    CHECK(format_number(1.7976931348623157e308) == "1.7976931348623157e+308");
+    CHECK(format_number(std::numeric_limits<double>::infinity()) == "null");
 }
 
 TEST_CASE("serialisation matches Go's encoding/json", "[worker_config]") {

@@ -311,3 +311,27 @@ TEST_CASE("syslog: RFC 3164 datagrams, facility daemon, tag start-worker[pid]", 
     CHECK(m[4] == mark + std::string(sw::log::max_syslog_message - mark.size(), 'z') +
                       std::string(sw::log::truncated_marker));
 }
+
+// Issue 14, item 10: a worker's text cannot drive the terminal that shows the log. Control bytes
+// other than tab and newline are written as \xNN in the text destinations (stdio, syslog); the
+// json and journald destinations keep them (JSON escapes them; journalctl shows them escaped).
+TEST_CASE("stdio and syslog: terminal control bytes are written as \\xNN", "[log][log-dest]") {
+    restore_log guard;
+    {
+        records r;
+        sw::log::configure({.dest = sw::log::destination::stdio});
+        sw::log::info("dest-test: plain\x1b[2J\rover\x7fwrite\ttab");
+        sw::log::structured(obj(R"({"textPayload":"dest-test: worker\u001b]0;title\u0007"})"));
+        const auto lines = r.take("dest-test:");
+        REQUIRE(lines.size() == 2);
+        CHECK_THAT(lines[0], Catch::Matchers::EndsWith(
+                                 " dest-test: plain\\x1b[2J\\x0dover\\x7fwrite\ttab\n"));
+        CHECK_THAT(lines[1], Catch::Matchers::EndsWith(" dest-test: worker\\x1b]0;title\\x07\n"));
+    }
+    datagram_server srv;
+    sw::log::configure({.dest = sw::log::destination::syslog, .syslog_socket = srv.path});
+    sw::log::set_capture({});
+    sw::log::info("dest-test: \x1b[31mred");
+    REQUIRE(sw::log::flush());
+    CHECK_THAT(srv.receive(), Catch::Matchers::EndsWith("]: dest-test: \\x1b[31mred"));
+}
