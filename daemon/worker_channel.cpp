@@ -46,7 +46,6 @@ void worker_channel::start(const workers::start_plan& plan) {
 
 void worker_channel::send(const protocol::message& m) {
     if (!child_) return;
-    s_.counts.protocol_message(health::counters::direction::sent, m.type);
     std::string data = protocol::encode(m);
     if (m.type == "new-credentials" || m.type == "graceful-termination") {
         const auto older = std::find_if(outbox_.begin(), outbox_.end(),
@@ -77,13 +76,19 @@ void worker_channel::send(const protocol::message& m) {
 
 awaitable<std::optional<event>> worker_channel::write_loop() {
     while (!outbox_.empty() && child_) {
-        std::string data = std::move(outbox_.front().data);
+        outgoing m = std::move(outbox_.front());
         outbox_.pop_front();
-        if (!co_await child_->write_all(std::move(data))) {
-            log::warn("Could not write to the worker's protocol pipe (it has closed)");
+        if (!co_await child_->write_all(std::move(m.data))) {
+            log::warn(
+                "Could not write to the worker's protocol pipe (it has closed); {} message(s) not "
+                "sent",
+                1 + outbox_.size() + dropped_);
             outbox_.clear();
+            superseded_ = dropped_ = 0;
             break;
         }
+        // Counted as sent once in the pipe (replaced and dropped messages never are).
+        s_.counts.protocol_message(health::counters::direction::sent, m.type);
         if (superseded_ > 0 || dropped_ > 0) {
             log::info(
                 "The worker reads its stdin again; meanwhile {} message(s) were replaced by newer "

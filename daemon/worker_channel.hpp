@@ -56,10 +56,11 @@ class worker_channel {
     void kill(const std::string& reason);
 
   private:
-    /// Queues `m` for the write loop. The queue is bounded for a worker that does not read its
-    /// stdin (issue 14): an unsent new-credentials or graceful-termination is replaced by a
-    /// newer one of its type (only the newest credentials, and the latest stop request,
-    /// matter), and past outbox_limit other messages are dropped, counted and logged.
+    /// Queues `m` for the write loop (counted in /metrics as sent once it is in the pipe). The
+    /// queue is bounded for a worker that does not read its stdin (issue 14): an unsent
+    /// new-credentials or graceful-termination is replaced by a newer one of its type (only the
+    /// newest credentials, and the latest stop request, matter), and past outbox_limit other
+    /// messages are dropped, counted and logged.
     void send(const protocol::message& m);
     boost::asio::awaitable<std::optional<state::event>> write_loop();
     boost::asio::awaitable<std::optional<state::event>> read_loop();

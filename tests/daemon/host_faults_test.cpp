@@ -66,6 +66,10 @@ TEST_CASE("a worker that never reads its stdin does not block the runner",
     REQUIRE(renewed);
     CHECK(h.dir.read("worker-config.json") != first_config);  // rewritten with new credentials
     CHECK(http_get(port, "/healthz") == "200 ok\n");
+    // None of the renewed credentials got into the pipe, so none counts as sent.
+    CHECK(metric_value(http_get(port, "/metrics"),
+                       "start_worker_protocol_messages_total{direction=\"sent\",type=\"new-"
+                       "credentials\"}") <= 0);
     CHECK(h.worker_events("received").empty());  // it really read nothing
     CHECK_THAT(h.dir.read("stderr.log"), Catch::Contains("it will get only the newest one"));
     peak = std::max(peak, usage_of(p->pid()).peak_kib);
