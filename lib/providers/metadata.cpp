@@ -54,12 +54,9 @@ boost::asio::awaitable<http::response> send_with_retries(const context& ctx, htt
             auto resp = co_await ctx.http.send(req, opts);
             if (!retryable_status(resp.status)) co_return resp;
             problem = "HTTP status " + std::to_string(resp.status);
-            if (resp.status == 429 || resp.status == 503) {
-                if (const auto asked =
-                        parse::retry_after(resp.header("Retry-After"), ctx.clk.now())) {
-                    wait = std::max(wait, std::min(*asked, rs.max_delay));
-                    problem += " (Retry-After " + std::to_string(asked->count() / 1000) + " s)";
-                }
+            if (const auto asked = retry_after_wait(ctx, resp, rs)) {
+                wait = std::max(wait, *asked);
+                problem += " (with Retry-After)";
             }
         } catch (const http::error& e) {
             problem = e.what();
@@ -76,6 +73,15 @@ boost::asio::awaitable<http::response> send_with_retries(const context& ctx, htt
                          std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
                              static_cast<double>(delay.count()) * rs.multiplier)));
     }
+}
+
+std::optional<std::chrono::milliseconds> retry_after_wait(const context& ctx,
+                                                          const http::response& resp,
+                                                          const retry_settings& rs) {
+    if (resp.status != 429 && resp.status != 503) return std::nullopt;
+    const auto asked = parse::retry_after(resp.header("Retry-After"), ctx.clk.now());
+    if (!asked) return std::nullopt;
+    return std::min(*asked, rs.max_delay);
 }
 
 std::string body_or_throw(const http::response& resp, std::string_view method,

@@ -44,6 +44,13 @@ boost::asio::awaitable<void> sleep_scaled(const context& ctx, std::chrono::milli
 boost::asio::awaitable<http::response> send_with_retries(const context& ctx, http::request req,
                                                          const retry_settings& rs);
 
+/// The wait a 429 or 503 answer asks for in Retry-After (RFC 9110 10.2.3), capped at
+/// `rs.max_delay` as lib/tc caps it, unscaled; nullopt for other answers or without a readable
+/// Retry-After. Retries and pollers wait at least this long.
+std::optional<std::chrono::milliseconds> retry_after_wait(const context& ctx,
+                                                          const http::response& resp,
+                                                          const retry_settings& rs);
+
 /// The body of a 2xx answer; throws metadata_not_found for 404 and sw::failure(unavailable)
 /// naming the URL and status for anything else.
 std::string body_or_throw(const http::response& resp, std::string_view method,

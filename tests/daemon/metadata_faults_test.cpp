@@ -107,8 +107,9 @@ TEST_CASE("metadata: 429 for ever at start-up ends with 69, naming the URL",
     }
 }
 
-// The termination poller keeps polling through 429s (said once, not per poll), and a notice
-// that comes after them is still acted on: the worker gets graceful-termination.
+// The termination poller keeps polling through 429s (said once, not per poll), waits as a
+// Retry-After asks (capped), and a notice that comes after them is still acted on: the worker
+// gets graceful-termination.
 TEST_CASE("metadata: the notice poller polls through 429s and still sees a notice",
           "[e2e][faults][metadata]") {
     for (const auto& kind : clouds) {
@@ -120,13 +121,26 @@ TEST_CASE("metadata: the notice poller polls through 429s and still sees a notic
                 eventually([&] { return !c.h.worker_events("received", "welcome").empty(); }, 20s));
             const auto polled_before = c.metadata_requests(poll_path(kind)).size();
             auto md = c.metadata();
-            md["throttle"] = json::array{throttle(poll_path(kind), -1, "")};
+            md["throttle"] = json::array{throttle(poll_path(kind), -1, "3600")};
             c.write_metadata(md);
             // Several 429s in a row while the worker runs.
             REQUIRE(eventually(
                 [&] { return c.metadata_requests(poll_path(kind)).size() >= polled_before + 5; },
                 20s));
             CHECK(p->running());
+            if (kind != "aws") {
+                // Retry-After (an hour) honoured but capped at 10 s (scaled here: 500 ms) between
+                // polls that would otherwise come every 50 ms (azure) or after a 50 ms backoff
+                // (google). (aws polls every 5 s, 250 ms here, and does not look at it.)
+                const auto polls = c.metadata_requests(poll_path(kind));
+                for (std::size_t i = polled_before + 2; i < polled_before + 5; ++i) {
+                    const auto gap = polls[i].at("t").to_number<long long>() -
+                                     polls[i - 1].at("t").to_number<long long>();
+                    CAPTURE(i, gap);
+                    CHECK(gap >= 450);
+                    CHECK(gap < 5000);
+                }
+            }
             c.write_metadata(c.metadata());  // the service answers again...
             const json::object notice =
                 kind == "azure"
