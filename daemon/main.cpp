@@ -157,9 +157,16 @@ int start_worker_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // UTF-8 from here on, as on POSIX (Windows: the UTF-16 command line, not the ANSI argv).
+    std::vector<std::string> args = sw::platform::utf8_arguments(argc, argv);
+    std::vector<char*> utf8_argv;
+    utf8_argv.reserve(args.size() + 1);
+    for (auto& a : args) utf8_argv.push_back(a.data());
+    utf8_argv.push_back(nullptr);
+    const int utf8_argc = static_cast<int>(args.size());
 #ifdef _WIN32
-    return sw::daemon::windows_main(argc, argv, start_worker_main);
+    return sw::daemon::windows_main(utf8_argc, utf8_argv.data(), start_worker_main);
 #else
-    return start_worker_main(argc, argv);
+    return start_worker_main(utf8_argc, utf8_argv.data());
 #endif
 }

@@ -5,8 +5,7 @@
 #include "lib/common/error.hpp"
 #include "lib/config/runner_config.hpp"
 #include "lib/log/log.hpp"
-#include "platform/windows/service.hpp"
-#include "platform/windows/win.hpp"
+#include "platform/windows/service_host.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -15,12 +14,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace sw::daemon {
 namespace {
 
 namespace win = sw::platform::win;
+using win::service_current_state;
 using namespace std::chrono_literals;
 
 // The restart policy of units/start-worker.service.in: RestartPreventExitStatus=3 4 64 77 78.
@@ -41,7 +42,7 @@ std::thread g_checkpoints;
 /// While the worker drains, the SCM must see the checkpoint move within each wait hint.
 void keep_stop_pending() {
     while (!g_done.load()) {
-        win::report_service_status(SERVICE_STOP_PENDING, 30s);
+        win::report_service_status(service_current_state::stop_pending, 30s);
         for (int i = 0; i < 100 && !g_done.load(); ++i) std::this_thread::sleep_for(100ms);
     }
 }
@@ -50,42 +51,41 @@ void keep_stop_pending() {
 /// to its event loop; the MSVCRT calls the handler on this thread).
 void request_stop(int times) {
     if (g_stops.fetch_add(times) == 0) {
-        win::report_service_status(SERVICE_STOP_PENDING, 30s);
+        win::report_service_status(service_current_state::stop_pending, 30s);
         g_checkpoints = std::thread(keep_stop_pending);
     }
     for (int i = 0; i < times; ++i) std::raise(SIGTERM);
 }
 
-DWORD WINAPI control_handler(DWORD control, DWORD, void*, void*) {
+/// The SCM's controls; true: handled (NO_ERROR), false: ERROR_CALL_NOT_IMPLEMENTED.
+bool on_control(win::service_control control) {
     switch (control) {
-        case SERVICE_CONTROL_STOP:
+        case win::service_control::stop:
             request_stop(1);
-            return NO_ERROR;
-        case SERVICE_CONTROL_PRESHUTDOWN:
-        case SERVICE_CONTROL_SHUTDOWN:
+            return true;
+        case win::service_control::preshutdown:
+        case win::service_control::shutdown:
             // The host goes down: the worker gets finish-tasks false at once (two stops).
             request_stop(g_stops.load() == 0 ? 2 : 1);
-            return NO_ERROR;
-        case SERVICE_CONTROL_INTERROGATE:
-            return NO_ERROR;
-        default:
-            return ERROR_CALL_NOT_IMPLEMENTED;
+            return true;
+        case win::service_control::interrogate:
+            return true;
+        case win::service_control::other:
+            return false;
     }
+    return false;
 }
 
-void WINAPI service_main(DWORD, LPWSTR*) {
-    SERVICE_STATUS_HANDLE h = ::RegisterServiceCtrlHandlerExW(win::widen(win::service_name).c_str(),
-                                                              control_handler, nullptr);
-    if (!h) return;
-    win::set_service_status_handle(h);
+/// ServiceMain's work, once the control handler is registered.
+void service_main() {
     // Running at once: registration and secrets may take minutes, which a start-pending
     // service must not (the SCM and `sc start` wait on it).
-    win::report_service_status(SERVICE_RUNNING);
+    win::report_service_status(service_current_state::running);
     // A stop that arrives before the runner listens for SIGTERM (still loading the config):
     // nothing has started and every file is written atomically, so stop right there, as the
     // runner does for a signal before the worker started.
     std::signal(SIGTERM, [](int) {
-        win::report_service_status(SERVICE_STOPPED);
+        win::report_service_status(service_current_state::stopped);
         std::_Exit(0);
     });
     g_exit_code = g_run(g_argc, g_argv);
@@ -93,44 +93,40 @@ void WINAPI service_main(DWORD, LPWSTR*) {
     if (g_checkpoints.joinable()) g_checkpoints.join();
     if (g_exit_code != 0)
         sw::log::info("start-worker service stopping with exit code {}", g_exit_code);
-    win::report_service_status(SERVICE_STOPPED, {}, g_exit_code, restartable(g_exit_code));
+    win::report_service_status(service_current_state::stopped, {}, g_exit_code,
+                               restartable(g_exit_code));
 }
 
-BOOL WINAPI console_handler(DWORD event) {
+/// Console control events; true: handled, false: the next handler (ExitProcess).
+bool on_console_event(win::console_event event) {
     switch (event) {
-        case CTRL_C_EVENT:
+        case win::console_event::ctrl_c:
             std::raise(SIGINT);
-            return TRUE;
-        case CTRL_BREAK_EVENT:
+            return true;
+        case win::console_event::ctrl_break:
             std::raise(SIGTERM);
-            return TRUE;
-        case CTRL_CLOSE_EVENT:
-        case CTRL_LOGOFF_EVENT:
-        case CTRL_SHUTDOWN_EVENT:
+            return true;
+        case win::console_event::close:
+        case win::console_event::logoff:
+        case win::console_event::shutdown:
             // Windows ends the process when this returns (at the latest after ~5 s): give the
             // runner that time to send graceful-termination.
             std::raise(SIGTERM);
             std::this_thread::sleep_for(4s);
-            return TRUE;
-        default:
-            return FALSE;
+            return true;
+        case win::console_event::other:
+            return false;
     }
-}
-
-std::string full_path(const char* p) {
-    const std::wstring w = win::widen(p);
-    wchar_t buf[MAX_PATH * 4];
-    const DWORD n = ::GetFullPathNameW(w.c_str(), static_cast<DWORD>(std::size(buf)), buf, nullptr);
-    return n && n < std::size(buf) ? win::narrow(std::wstring_view(buf, n)) : std::string(p);
+    return false;
 }
 
 int exit_for(const std::system_error& e) {
-    return e.code().value() == ERROR_ACCESS_DENIED ? to_int(exit_code::refused)
-                                                   : to_int(exit_code::unavailable);
+    return win::is_access_denied(e.code()) ? to_int(exit_code::refused)
+                                           : to_int(exit_code::unavailable);
 }
 
 int install(const char* config) {
-    const std::string path = full_path(config);
+    const std::string path = win::full_path_name(config);
     try {
         sw::config::load_runner_config(path);  // never install a service that cannot start
     } catch (const failure& f) {
@@ -140,10 +136,8 @@ int install(const char* config) {
         std::fprintf(stderr, "start-worker: %s: %s\n", path.c_str(), e.what());
         return to_int(exit_code::config);
     }
-    wchar_t exe[MAX_PATH * 4];
-    const DWORD n = ::GetModuleFileNameW(nullptr, exe, static_cast<DWORD>(std::size(exe)));
     win::service_install_options o;
-    o.binary = win::narrow(std::wstring_view(exe, n));
+    o.binary = win::module_file_name();
     o.config = path;
     try {
         for (const auto& w : win::install_service(o))
@@ -192,12 +186,10 @@ int windows_main(int argc, char** argv, main_function run) {
         g_argc = argc;
         g_argv = argv;
         g_run = run;
-        std::wstring name = win::widen(win::service_name);
-        SERVICE_TABLE_ENTRYW table[] = {{name.data(), service_main}, {nullptr, nullptr}};
-        if (::StartServiceCtrlDispatcherW(table)) return g_exit_code;
+        if (!win::run_service_dispatcher(on_control, service_main)) return g_exit_code;
         // Not a service after all (ERROR_FAILED_SERVICE_CONTROLLER_CONNECT): run in the console.
     }
-    ::SetConsoleCtrlHandler(console_handler, TRUE);
+    win::set_console_event_handler(on_console_event);
     return run(argc, argv);
 }
 

@@ -12,15 +12,15 @@
 namespace sw::platform {
 
 struct spawn_options {
-    std::vector<std::string> argv;  ///< argv[0] is looked up on PATH if it has no '/'
-    std::vector<std::pair<std::string, std::string>> extra_env;  ///< on top of the inherited env
+    std::vector<std::string> argv{};  ///< argv[0] is looked up on PATH if it has no '/'
+    std::vector<std::pair<std::string, std::string>> extra_env{};  ///< on top of the inherited env
     bool pipes = true;  ///< false: stdin from /dev/null, stdout inherited
     /// Windows only (elsewhere spawn throws std::system_error ENOTSUP): instead of a process,
     /// start this service (SCM) and carry the protocol over the named pipes
     /// `<protocol_pipe>-input` (the worker writes) and `<protocol_pipe>-output` (it reads),
     /// each with an owner-only security descriptor and accepting one connection. wait() polls
     /// the service every 2 s: stopped -> 0, or 67 when its service-specific exit code is 67.
-    std::string windows_service;
+    std::string windows_service{};
     std::string protocol_pipe = "\\\\.\\pipe\\generic-worker";
 };
 
@@ -58,6 +58,15 @@ std::unique_ptr<child_process> spawn(boost::asio::any_io_executor ex, const spaw
 /// with `error` set when it could not be started.
 boost::asio::awaitable<int> run_command(boost::asio::any_io_executor ex,
                                         const std::vector<std::string>& argv, std::string& error);
+
+/// This process's command-line arguments as UTF-8, argv[0] first: what main() hands on, so that
+/// every path the runner handles is UTF-8, as on POSIX. POSIX: `argv` as the kernel passed it.
+/// Windows: the UTF-16 command line (GetCommandLineW, split by CommandLineToArgvW, the rules of
+/// the MSVC runtime that quote_arg writes for) converted to UTF-8, once; the C runtime's narrow
+/// `argv` is in the ANSI code page, where a character outside it (Cyrillic on a Western system,
+/// é on a Cyrillic one) becomes '?' and names another file. `argv` is the fallback only if the
+/// command line cannot be split (out of memory).
+std::vector<std::string> utf8_arguments(int argc, char** argv);
 
 /// Prepares this process to run workers over pipes (idempotent); the daemon calls it once at
 /// start-up. POSIX: SIGPIPE is ignored for the whole process, so that writing to a worker that

@@ -10,6 +10,12 @@
 
 namespace sw::platform {
 
+/// Environment variable `name` as UTF-8; nullopt when it is unset ("" when set to nothing).
+/// POSIX: getenv. Windows: GetEnvironmentVariableW converted from UTF-16; getenv there gives the
+/// ANSI code page, in which a path with a character outside it (SSL_CERT_FILE=C:\конфиг\ca.pem)
+/// names another file.
+std::optional<std::string> environment_variable(const char* name);
+
 /// When the system booted (Linux: /proc/stat btime), if known.
 std::optional<time_point> system_boot_time();
 

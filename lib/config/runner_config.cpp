@@ -7,6 +7,7 @@
 #include "lib/health/server.hpp"
 #include "lib/json/worker_config.hpp"
 #include "platform/fs.hpp"
+#include "platform/utf8_path.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
@@ -441,8 +442,10 @@ namespace {
 /// parts followed.
 bool same_file_path(const std::string& a, const std::string& b) {
     std::error_code ec1, ec2;
-    const auto pa = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec1), ec1);
-    const auto pb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec2), ec2);
+    const auto pa = std::filesystem::weakly_canonical(
+        std::filesystem::absolute(platform::utf8_path(a), ec1), ec1);
+    const auto pb = std::filesystem::weakly_canonical(
+        std::filesystem::absolute(platform::utf8_path(b), ec2), ec2);
     if (ec1 || ec2) return a == b;
     return pa == pb;
 }
@@ -462,7 +465,7 @@ void check_worker_config_path(const runner_config& cfg, const std::string& confi
         throw config_error("worker.configPath",
                            path + " is the state file (cacheOverRestarts); choose another path");
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
+    if (std::filesystem::is_directory(platform::utf8_path(path), ec))
         throw config_error("worker.configPath", path + " is a directory, not a file path");
 }
 

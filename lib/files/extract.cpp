@@ -5,6 +5,7 @@
 
 #include "lib/common/base64.hpp"
 #include "platform/fs.hpp"
+#include "platform/utf8_path.hpp"
 
 #include <zip.h>
 
@@ -54,7 +55,7 @@ std::string decode_base64(std::string_view in) {
 /// MkdirAll: creates `dir` and its missing parents with `mode` (umask applies).
 void make_dirs(const fs::path& dir, mode_bits mode) {
     try {
-        platform::make_directories(dir.string(), mode);
+        platform::make_directories(platform::utf8_string(dir), mode);
     } catch (const std::system_error& e) {
         throw item_error(e.what());
     }
@@ -82,7 +83,7 @@ class output_file {
   private:
     static std::unique_ptr<platform::output_file> open(const fs::path& path, mode_bits mode) {
         try {
-            return std::make_unique<platform::output_file>(path.string(), mode);
+            return std::make_unique<platform::output_file>(platform::utf8_string(path), mode);
         } catch (const std::system_error& e) {
             throw item_error(e.what());
         }
@@ -148,7 +149,8 @@ void check_existing_path(const fs::path& dest, const fs::path& rel, const std::s
             if (ec || !fs::exists(st)) return;  // dangling, but pointing inside
         }
         if (std::next(it) != rel.end() && !fs::is_directory(st))
-            throw item_error("cannot extract " + name + ": " + p.string() + " is not a directory");
+            throw item_error("cannot extract " + name + ": " + platform::utf8_string(p) +
+                             " is not a directory");
     }
 }
 
@@ -176,7 +178,7 @@ std::vector<zip_entry> plan_zip(zip_t* z, const fs::path& dest, std::uint64_t& t
         const bool dir = type == zip_type_dir || (!name.empty() && name.back() == '/');
 
         // Zip-Slip: relative, no ".." after normalisation, inside the destination.
-        fs::path rel = fs::path(name).lexically_normal();
+        fs::path rel = platform::utf8_path(name).lexically_normal();
         if (!rel.empty() && rel.filename().empty()) rel = rel.parent_path();  // "dir/" -> "dir"
         if (name.empty() || rel.is_absolute() || rel.has_root_name() ||
             (!rel.empty() && *rel.begin() == ".."))
@@ -245,7 +247,7 @@ struct prepared {
 
 prepared prepare(const worker_file& f, std::uint64_t& total) {
     if (f.path.empty()) throw item_error("no path given");
-    prepared p{&f, f.path, {}, {}};
+    prepared p{&f, platform::utf8_path(f.path), {}, {}};
     if (f.encoding != "base64")
         throw item_error("Unsupported encoding " + f.encoding + " for worker file");
     p.data = decode_base64(f.content);
@@ -253,7 +255,7 @@ prepared prepare(const worker_file& f, std::uint64_t& total) {
         total += p.data.size();
         if (total > max_total_size) throw item_error("worker files are larger than 1 GiB");
     } else if (f.format == "zip") {
-        p.dest = fs::absolute(fs::path(f.path)).lexically_normal();
+        p.dest = fs::absolute(platform::utf8_path(f.path)).lexically_normal();
         if (p.dest.filename().empty()) p.dest = p.dest.parent_path();
         const zip_ptr z = open_zip(p.data);
         p.entries = plan_zip(z.get(), p.dest, total);

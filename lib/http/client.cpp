@@ -6,6 +6,8 @@
 
 #include "lib/common/error.hpp"
 #include "lib/http/proxy.hpp"
+#include "platform/system.hpp"
+#include "platform/tls_trust.hpp"
 #include "version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,9 +35,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <vector>
@@ -108,23 +108,6 @@ failure_kind classify(const error_code& ec) {
     return failure_kind::io;
 }
 
-/// True if `dir` holds at least one OpenSSL hash link ("<8 hex digits>.<digit>", as c_rehash
-/// and update-ca-certificates write them), so a lookup in it finds the certificates it names.
-bool hashed_directory_serves(const std::string& dir) {
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
-         it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.size() >= 10 && name[8] == '.' &&
-            std::all_of(name.begin(), name.begin() + 8,
-                        [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
-            std::all_of(name.begin() + 9, name.end(),
-                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-            return true;
-    }
-    return false;
-}
-
 /// Interim (1xx) responses skipped before a final one; more is a protocol error.
 constexpr std::size_t max_interim_responses = 16;
 
@@ -156,39 +139,31 @@ struct client::impl {
                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                          ssl::context::no_tlsv1_1);
         ctx->set_verify_mode(ssl::verify_peer);
-        // The trust OpenSSL's default paths give (SSL_CERT_FILE or the system bundle, plus
-        // SSL_CERT_DIR or the system's hashed directory), without its start-up cost: a hashed
-        // directory is a lookup that reads one certificate when a chain needs it, while a bundle
-        // file is parsed whole when loaded (about 140 certificates, milliseconds). So the system
-        // bundle is parsed only when the system's hashed directory cannot stand in for it (no
-        // hash links: c_rehash/update-ca-certificates never ran), and SSL_CERT_FILE once.
+        // SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL reads them (each replaces one default
+        // location; set to "" it replaces it with nothing), then the system's trust for the
+        // defaults they leave in place (platform/tls_trust.hpp: POSIX OpenSSL's default paths,
+        // Windows the ROOT and CA certificate stores).
         error_code ec;
-        const char* env_file = std::getenv(X509_get_default_cert_file_env());  // SSL_CERT_FILE
-        const char* env_dir = std::getenv(X509_get_default_cert_dir_env());    // SSL_CERT_DIR
-        const std::string system_dir = X509_get_default_cert_dir();
-        if (env_dir && *env_dir) {
-            ctx->add_verify_path(env_dir, ec);
+        // UTF-8 (OpenSSL opens a UTF-8 name by its UTF-16 form on Windows).
+        const auto env_file = platform::environment_variable(X509_get_default_cert_file_env());
+        const auto env_dir = platform::environment_variable(X509_get_default_cert_dir_env());
+        if (env_dir && !env_dir->empty()) {
+            ctx->add_verify_path(*env_dir, ec);
             if (ec) {
                 // The operator's setting, not a network problem: retrying cannot help (78).
-                throw failure(errc::config, shown_url + ": cannot use SSL_CERT_DIR " + env_dir +
+                throw failure(errc::config, shown_url + ": cannot use SSL_CERT_DIR " + *env_dir +
                                                 ": " + ec.message());
             }
-        } else if (!env_dir) {
-            ctx->add_verify_path(system_dir, ec);  // absent: no trust from it, as OpenSSL
         }
-        if (env_file) {
-            if (*env_file) {
-                ctx->load_verify_file(env_file, ec);
-                if (ec) {
-                    throw failure(errc::config, shown_url + ": cannot load SSL_CERT_FILE " + env_file +
-                                                    ": " + ec.message());
-                }
+        if (env_file && !env_file->empty()) {
+            ctx->load_verify_file(*env_file, ec);
+            if (ec) {
+                throw failure(errc::config, shown_url + ": cannot load SSL_CERT_FILE " + *env_file +
+                                                ": " + ec.message());
             }
-        } else if (hashed_directory_serves(system_dir)) {
-            if (env_dir) ctx->add_verify_path(system_dir, ec);  // stands in for the bundle
-        } else {
-            ctx->load_verify_file(X509_get_default_cert_file(), ec);  // absent: no trust from it
         }
+        platform::add_system_trust(SSL_CTX_get_cert_store(ctx->native_handle()),
+                                   {.file = !env_file, .dir = !env_dir});
         tls_ctx = std::move(ctx);
         return *tls_ctx;
     }

@@ -1,26 +1,17 @@
 // The parts of platform/fs.hpp that the C++ library already makes portable.
 #include "platform/fs.hpp"
 
+#include "platform/utf8_path.hpp"
+
 #include <chrono>
 #include <exception>
 #include <filesystem>
 
 namespace sw::platform {
-namespace {
-
-/// `path` (UTF-8, as every path in the runner) as a std::filesystem::path. A path from a
-/// narrow std::string would be decoded with Windows' ANSI code page, not UTF-8, and name a
-/// different file whenever it has a non-ASCII character; from char8_t it is UTF-8 everywhere.
-std::filesystem::path fs_path(const std::string& path) {
-    return std::filesystem::path(
-        std::u8string_view(reinterpret_cast<const char8_t*>(path.data()), path.size()));
-}
-
-}  // namespace
 
 void remove_file(const std::string& path) {
     std::error_code ec;
-    std::filesystem::remove(fs_path(path), ec);  // false without an error when there is nothing
+    std::filesystem::remove(utf8_path(path), ec);  // false without an error when there is nothing
     if (ec) throw std::system_error(ec, "removing " + path);
 }
 
@@ -38,7 +29,7 @@ bool write_private_file_if_changed(const std::string& path, std::string_view con
 
 std::optional<time_point> file_mtime(const std::string& path) {
     std::error_code ec;
-    const auto t = std::filesystem::last_write_time(fs_path(path), ec);
+    const auto t = std::filesystem::last_write_time(utf8_path(path), ec);
     if (ec) return std::nullopt;
     return std::chrono::time_point_cast<wall_clock::duration>(std::chrono::file_clock::to_sys(t));
 }
@@ -47,7 +38,7 @@ std::optional<file_stamp> stamp_of(const std::string& path) {
     const auto when = file_mtime(path);
     if (!when) return std::nullopt;
     std::error_code ec;
-    const auto size = std::filesystem::file_size(fs_path(path), ec);
+    const auto size = std::filesystem::file_size(utf8_path(path), ec);
     if (ec) return std::nullopt;
     return file_stamp{*when, static_cast<std::uint64_t>(size)};
 }

@@ -362,4 +362,8 @@ asio::awaitable<int> run_command(asio::any_io_executor ex, const std::vector<std
     co_return co_await child->wait();
 }
 
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+    return {argv, argv + argc};
+}
+
 }  // namespace sw::platform

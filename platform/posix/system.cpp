@@ -27,6 +27,12 @@ bool parse_unsigned(std::string_view s, T& out) {
 
 }  // namespace
 
+std::optional<std::string> environment_variable(const char* name) {
+    const char* v = std::getenv(name);
+    if (!v) return std::nullopt;
+    return std::string(v);
+}
+
 std::optional<time_point> system_boot_time() {
     std::ifstream in("/proc/stat");
     std::string line;

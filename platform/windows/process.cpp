@@ -4,6 +4,7 @@
 // worker and everything it started die with us or when it is killed.
 #include "platform/process.hpp"
 
+#include "platform/system.hpp"
 #include "platform/windows/host.hpp"
 #include "platform/windows/service_worker.hpp"
 #include "platform/windows/win.hpp"
@@ -19,7 +20,9 @@
 #include <csignal>
 #include <cwctype>
 #include <map>
+#include <memory>
 #include <optional>
+#include <shellapi.h>
 
 namespace sw::platform {
 namespace {
@@ -224,8 +227,8 @@ std::string find_on_path(const std::string& name) {
     // PATHEXT tried when it has no extension); never the current directory implicitly.
     std::vector<std::string> exts{""};
     if (!has_extension(name)) {
-        const char* pe = std::getenv("PATHEXT");
-        std::string pathext = pe && *pe ? pe : ".COM;.EXE;.BAT;.CMD";
+        std::string pathext = environment_variable("PATHEXT").value_or("");
+        if (pathext.empty()) pathext = ".COM;.EXE;.BAT;.CMD";
         exts.clear();
         for (std::size_t s = 0; s <= pathext.size();) {
             auto e = pathext.find(';', s);
@@ -239,8 +242,7 @@ std::string find_on_path(const std::string& name) {
             if (is_file(name + ext)) return name + ext;
         return name;
     }
-    const char* env = std::getenv("PATH");
-    const std::string path = env ? env : "";
+    const std::string path = environment_variable("PATH").value_or("");  // UTF-8, as `name`
     for (std::size_t start = 0; start <= path.size();) {
         std::size_t end = path.find(';', start);
         if (end == std::string::npos) end = path.size();
@@ -357,6 +359,17 @@ asio::awaitable<int> run_command(asio::any_io_executor ex, const std::vector<std
         co_return -1;
     }
     co_return co_await child->wait();
+}
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+    int n = 0;
+    const std::unique_ptr<LPWSTR, win::local_free> wide(
+        ::CommandLineToArgvW(::GetCommandLineW(), &n));
+    if (!wide) return {argv, argv + argc};
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) out.push_back(win::narrow(wide.get()[i]));
+    return out;
 }
 
 }  // namespace sw::platform

@@ -1,6 +1,9 @@
 #pragma once
-// The Windows service control manager: installing start-worker as a service, reporting its
-// status while it runs, and the generic-worker service that service mode starts and watches.
+// The Windows service control manager: start-worker's own service (service_host.hpp, plus its
+// Win32-typed status calls here) and the generic-worker service that service mode starts and
+// watches.
+#include "platform/windows/service_host.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -9,32 +12,6 @@
 #include <windows.h>
 
 namespace sw::platform::win {
-
-/// The service name start-worker registers (CONTRACT.md).
-inline constexpr const char* service_name = "start-worker";
-
-struct service_install_options {
-    std::string binary;         ///< absolute path of start-worker.exe
-    std::string config;         ///< absolute path of the runner config
-    bool demand_start = false;  ///< tests: SERVICE_DEMAND_START instead of SERVICE_AUTO_START
-    std::chrono::seconds restart_delay{10};  ///< the unit's RestartSec=
-};
-
-/// CreateServiceW (own process, LocalSystem, automatic start unless demand_start) with the
-/// command line "<binary>" "<config>", a description, recovery actions that restart it after
-/// `restart_delay` (three times, the failure count reset after a day) also on non-crash
-/// failures (a non-zero exit reported to the SCM), and a 3-minute pre-shutdown timeout.
-/// Throws std::system_error naming the step ("OpenSCManager", "CreateService start-worker").
-/// Returns warnings for settings the SCM refused but that the service can run without.
-std::vector<std::string> install_service(const service_install_options& opts);
-
-/// Stops (if running, waiting up to `timeout`) and deletes the service. Throws
-/// std::system_error; a service that does not exist is an error (ERROR_SERVICE_DOES_NOT_EXIST).
-void uninstall_service(std::chrono::milliseconds timeout);
-
-/// True when this process was started by the SCM (its parent is services.exe). Checked before
-/// StartServiceCtrlDispatcherW, which outside the SCM fails only after about 10 s.
-bool started_by_scm();
 
 /// The running service's status handle (set once by the service main), used by
 /// service_notifier and report_service_status.

@@ -10,6 +10,22 @@
 
 namespace sw::platform {
 
+std::optional<std::string> environment_variable(const char* name) {
+    const std::wstring wname = win::widen(name);
+    std::wstring value(64, L'\0');
+    for (;;) {
+        ::SetLastError(ERROR_SUCCESS);
+        const DWORD n = ::GetEnvironmentVariableW(wname.c_str(), value.data(),
+                                                  static_cast<DWORD>(value.size()));
+        if (n == 0) {
+            if (::GetLastError() == ERROR_ENVVAR_NOT_FOUND) return std::nullopt;
+            return std::string();  // set to nothing
+        }
+        if (n < value.size()) return win::narrow(std::wstring_view(value.data(), n));
+        value.resize(n);  // n counts the terminating NUL when the buffer was too small
+    }
+}
+
 std::optional<time_point> system_boot_time() {
     // Now minus the uptime (GetTickCount64 counts milliseconds since boot, suspend included).
     const auto uptime = std::chrono::milliseconds(::GetTickCount64());

@@ -6,6 +6,8 @@
 #include "platform/autologin.hpp"
 #include "platform/fs.hpp"
 #include "platform/process.hpp"
+#include "platform/system.hpp"
+#include "platform/tls_trust.hpp"
 #include "platform/windows/host.hpp"
 #include "platform/windows/security.hpp"
 #include "platform/windows/win.hpp"
@@ -15,12 +17,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/x509_vfy.h>
+
 #include <aclapi.h>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <sddl.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace win = sw::platform::win;
@@ -412,6 +417,53 @@ void process_checks(const std::string& fake) {
     check(exit_code == -1 && !error.empty(), "a program that does not exist: -1 and " + error);
 }
 
+/// Environment variables as UTF-8 (SSL_CERT_FILE and friends): unset, set to nothing, and a
+/// value outside every ANSI code page.
+void environment_checks() {
+    ::SetEnvironmentVariableW(L"SW_TEST_UNSET", nullptr);
+    check(!sw::platform::environment_variable("SW_TEST_UNSET"), "an unset variable is nullopt");
+    ::SetEnvironmentVariableW(L"SW_TEST_EMPTY", L"");
+    const auto empty = sw::platform::environment_variable("SW_TEST_EMPTY");
+    check(empty && empty->empty(), "a variable set to nothing is \"\", not unset");
+    const std::string value =
+        "C:\\\xd0\xba\xd0\xbe\xd0\xbd\xd1\x84\xd0\xb8\xd0\xb3-\xc3\xa9\\ca.pem";
+    ::SetEnvironmentVariableW(L"SW_TEST_UTF8", win::widen(value).c_str());
+    check(sw::platform::environment_variable("SW_TEST_UTF8") == value,
+          "a non-ASCII value reads back as UTF-8: " + value);
+    ::SetEnvironmentVariableW(L"SW_TEST_LONG", std::wstring(5000, L'x').c_str());
+    check(sw::platform::environment_variable("SW_TEST_LONG") == std::string(5000, 'x'),
+          "a value longer than the first buffer reads back whole");
+}
+
+/// The system trust seam: the ROOT and CA stores (Wine fills ROOT from the host's certificates
+/// and its own built-in roots) become OpenSSL trust, unless SSL_CERT_FILE and SSL_CERT_DIR both
+/// replace the defaults.
+void tls_trust_checks() {
+    const auto loaded = [](sw::platform::default_trust use) {
+        X509_STORE* store = X509_STORE_new();
+        const std::size_t n = sw::platform::add_system_trust(store, use);
+        const int objects = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
+        int certificates = 0;
+        for (int i = 0; i < objects; ++i)
+            if (X509_OBJECT_get0_X509(sk_X509_OBJECT_value(X509_STORE_get0_objects(store), i)))
+                ++certificates;
+        X509_STORE_free(store);
+        return std::make_pair(n, certificates);
+    };
+    const auto [both, both_certs] = loaded({.file = true, .dir = true});
+    check(
+        both > 0 && static_cast<int>(both) == both_certs,
+        "add_system_trust loads the ROOT and CA stores: " + std::to_string(both) + " certificates");
+    const auto [file_only, file_only_certs] = loaded({.file = true, .dir = false});
+    check(file_only == both && file_only_certs == both_certs,
+          "SSL_CERT_DIR alone set: the system stores still stand in for the default bundle (" +
+              std::to_string(file_only) + ")");
+    const auto [none, none_certs] = loaded({.file = false, .dir = false});
+    check(
+        none == 0 && none_certs == 0,
+        "SSL_CERT_FILE and SSL_CERT_DIR both set: no system trust (" + std::to_string(none) + ")");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -425,6 +477,8 @@ int main(int argc, char** argv) {
         {"files", [&] { file_checks(argv[1]); }},
         {"file errors", [&] { file_error_checks(argv[1]); }},
         {"unicode paths", [&] { unicode_path_checks(argv[1]); }},
+        {"environment", environment_checks},
+        {"tls trust", tls_trust_checks},
         {"autologon", autologon_checks},
         {"host", host_checks},
         {"process", [&] { process_checks(argv[2]); }},
