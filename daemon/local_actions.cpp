@@ -43,8 +43,8 @@ event local_actions::load_state() {
     return ev;
 }
 
-void local_actions::persist(state::phase ph) {
-    if (!s_.store) return;
+std::optional<state::event> local_actions::persist(state::phase ph) {
+    if (!s_.store) return std::nullopt;
     if (s_.notice && s_.notice->deadline) s_.st.termination_deadline = s_.notice->deadline;
     state::persisted p;
     p.ph = ph;
@@ -55,7 +55,12 @@ void local_actions::persist(state::phase ph) {
         log::debug("Saved state ({}) to {}", to_string(ph), s_.store->path());
     } catch (const std::exception& e) {
         log::error("Error writing state cache file {}: {}", s_.store->path(), e.what());
+        state::event ev = make_event(event_type::state_write_failed);
+        ev.reason = "the state file " + s_.store->path() +
+                    " (cacheOverRestarts) cannot be written: " + e.what();
+        return ev;
     }
+    return std::nullopt;
 }
 
 void local_actions::remove_state(const std::string& reason) {

@@ -24,8 +24,11 @@ class local_actions {
     /// sw::failure for an unsafe or corrupt file (-> `failed`).
     state::event load_state();
 
-    /// Saves the run state with phase `ph` (atomic, 0600); failures are logged.
-    void persist(state::phase ph);
+    /// Saves the run state with phase `ph` (atomic, 0600: the previous file stays whole when
+    /// this fails). A failure (a full or read-only disk...) is logged with the path and the
+    /// OS's reason and returned as the `state_write_failed` event to push; nullopt on success
+    /// and when no state file is configured.
+    std::optional<state::event> persist(state::phase ph);
 
     /// Deletes the state file; logs `reason` when given.
     void remove_state(const std::string& reason);

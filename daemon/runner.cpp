@@ -351,7 +351,7 @@ struct runner::impl {
                 ops.cancel(a.target);
                 break;
             case action_type::persist:
-                local.persist(a.persist_phase);
+                if (auto failed = local.persist(a.persist_phase)) push(std::move(*failed));
                 break;
             case action_type::remove_state:
                 local.remove_state(a.reason);

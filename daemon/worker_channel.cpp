@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <vector>
 
 namespace sw::daemon {
@@ -42,8 +43,28 @@ void worker_channel::start(const workers::start_plan& plan) {
 
 void worker_channel::send(const protocol::message& m) {
     if (!child_) return;
-    s_.counts.protocol_message(health::counters::direction::sent, m.type);
-    outbox_.push_back(protocol::encode(m));
+    std::string data = protocol::encode(m);
+    if (m.type == "new-credentials" || m.type == "graceful-termination") {
+        const auto older = std::find_if(outbox_.begin(), outbox_.end(),
+                                        [&](const outgoing& o) { return o.type == m.type; });
+        if (older != outbox_.end()) {
+            older->data = std::move(data);
+            if (superseded_++ == 0)
+                log::info(
+                    "An earlier {} message still waits to be written to the worker (it is not "
+                    "reading its stdin?); it will get only the newest one",
+                    m.type);
+            return;
+        }
+    } else if (outbox_.size() >= outbox_limit) {
+        if (dropped_++ == 0)
+            log::warn(
+                "The worker has not read its stdin and {} messages wait for it: dropping {} "
+                "(and any more until it reads again)",
+                outbox_.size(), m.type);
+        return;
+    }
+    outbox_.push_back({m.type, std::move(data)});
     if (!writing_) {
         writing_ = true;
         ops_.start("writing to the worker", op_kind::background, write_loop());
@@ -52,11 +73,25 @@ void worker_channel::send(const protocol::message& m) {
 
 awaitable<std::optional<event>> worker_channel::write_loop() {
     while (!outbox_.empty() && child_) {
-        std::string data = std::move(outbox_.front());
+        outgoing m = std::move(outbox_.front());
         outbox_.pop_front();
-        if (!co_await child_->write_all(std::move(data))) {
-            log::warn("Could not write to the worker's protocol pipe (it has closed)");
+        if (!co_await child_->write_all(std::move(m.data))) {
+            log::warn(
+                "Could not write to the worker's protocol pipe (it has closed); {} message(s) not "
+                "sent",
+                1 + outbox_.size() + dropped_);
             outbox_.clear();
+            superseded_ = dropped_ = 0;
+            break;
+        }
+        // Counted as sent once in the pipe (replaced and dropped messages never are).
+        s_.counts.protocol_message(health::counters::direction::sent, m.type);
+        if (superseded_ > 0 || dropped_ > 0) {
+            log::info(
+                "The worker reads its stdin again; meanwhile {} message(s) were replaced by newer "
+                "ones and {} dropped",
+                superseded_, dropped_);
+            superseded_ = dropped_ = 0;
         }
     }
     writing_ = false;

@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -52,6 +53,11 @@ class worker_channel {
     void kill(const std::string& reason);
 
   private:
+    /// Queues `m` for the write loop (counted in /metrics as sent once it is in the pipe). The
+    /// queue is bounded for a worker that does not read its stdin (issue 14): an unsent
+    /// new-credentials or graceful-termination is replaced by a newer one of its type (only the
+    /// newest credentials, and the latest stop request, matter), and past outbox_limit other
+    /// messages are dropped, counted and logged.
     void send(const protocol::message& m);
     boost::asio::awaitable<std::optional<state::event>> write_loop();
     boost::asio::awaitable<std::optional<state::event>> read_loop();
@@ -71,7 +77,16 @@ class worker_channel {
     handlers h_;
     protocol::negotiation nego_;
     std::unique_ptr<platform::child_process> child_;
-    std::deque<std::string> outbox_;
+    struct outgoing {
+        std::string type;  ///< the message's type, to find an unsent one of the same type
+        std::string data;  ///< encoded, with its newline
+    };
+    /// Messages not yet handed to the pipe (the one being written is not in it).
+    std::deque<outgoing> outbox_;
+    static constexpr std::size_t outbox_limit = 16;
+    /// Since the last write that completed: messages replaced by newer ones, and dropped.
+    std::uint64_t superseded_ = 0;
+    std::uint64_t dropped_ = 0;
     bool writing_ = false;
     bool reader_done_ = false;
     std::optional<boost::asio::steady_timer> drain_timer_;

@@ -46,6 +46,11 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
 
     actions out;
     if (notice_) out.push_back(act(action_type::acknowledge_notice));
+    if (state_write_failed_) {
+        // Neither a reboot nor a removal: the next start would resume from a stale state file.
+        append(out, finish(exit_code::config, *state_write_failed_ + "; " + how));
+        return out;
+    }
 
     const bool reboot = std::find(opts_.reboot_exit_codes.begin(), opts_.reboot_exit_codes.end(),
                                   status) != opts_.reboot_exit_codes.end();

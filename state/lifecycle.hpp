@@ -173,10 +173,14 @@ enum class event_type {
     shutdown_requested,  ///< the worker's `shutdown` message
     worker_exited,       ///< exit_status
     removed,
-    remove_failed,     ///< reason
-    host_action_done,  ///< ok = the command ran and succeeded; reason when not
-    failed,            ///< failure + reason: the operation in flight failed for good
-    tick,              ///< a deadline passed (or a periodic wake-up)
+    remove_failed,       ///< reason
+    host_action_done,    ///< ok = the command ran and succeeded; reason when not
+    failed,              ///< failure + reason: the operation in flight failed for good
+    state_write_failed,  ///< reason: the state file (cacheOverRestarts) could not be written
+                         ///< (full or read-only disk): before the worker starts, the start-up
+                         ///< fails (exit 78); while it runs, it is stopped (a reboot would
+                         ///< resume from a stale file) and the run ends with 78
+    tick,                ///< a deadline passed (or a periodic wake-up)
 };
 std::string_view to_string(event_type e);
 
@@ -289,6 +293,8 @@ class lifecycle {
     int signals_ = 0;
     bool shutdown_requested_ = false;
     bool replaced_ = false;  ///< a stop check said terminate
+    /// Why the state file could not be written while the worker ran (state_write_failed).
+    std::optional<std::string> state_write_failed_;
     bool notice_ = false;
     std::optional<time_point> notice_deadline_;
 

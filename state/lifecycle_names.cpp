@@ -165,6 +165,8 @@ std::string_view to_string(event_type e) {
             return "remove_failed";
         case event_type::host_action_done:
             return "host_action_done";
+        case event_type::state_write_failed:
+            return "state_write_failed";
         case event_type::failed:
             return "failed";
         case event_type::tick:

@@ -254,6 +254,15 @@ std::vector<action> lifecycle::while_running(const event& ev) {
         case event_type::tick:
             return on_tick(now);
 
+        case event_type::state_write_failed:
+            // Go's rule (reference 9.3): the worker is stopped, since a reboot would resume from
+            // a stale state file (a spent registration secret); the run then ends with 78.
+            if (state_write_failed_) return out;
+            state_write_failed_ = ev.reason;
+            out.push_back(act(action_type::report_error, ev.reason));
+            append(out, request_stop(now, stop_level::terminating, ev.reason));
+            return out;
+
         case event_type::failed:
             // A task the shell runs beside the worker (reading its output, watching for notices
             // or signals) ended with an error: never silently. Said and reported; the worker

@@ -163,6 +163,10 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
                 notice_deadline_ = ev.deadline;
             }
             return {};
+        case event_type::state_write_failed:
+            // Go's rule (reference 9.3): the first write of the state is part of the start-up.
+            in_flight_.reset();
+            return startup_failure(failure_class::config, ev.reason, now);
         case event_type::failed:
             if (!in_flight_) return {};
             in_flight_.reset();

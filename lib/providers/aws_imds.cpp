@@ -32,7 +32,9 @@ boost::asio::awaitable<http::header_list> aws_imds::token_headers(bool retry, bo
             opts.use_proxy = false;
             resp = co_await ctx_.http.send(std::move(req), opts);
         }
-        if (resp.status >= 400 && resp.status < 500 && allow_v1_) {
+        // A 4xx refuses IMDSv2 (a service that only has v1); 429 only says "later" (the
+        // retrying send waits for it; a poller's next poll tries again).
+        if (resp.status >= 400 && resp.status < 500 && resp.status != 429 && allow_v1_) {
             log::info("EC2 metadata service refused a session token (HTTP {}); using IMDSv1",
                       resp.status);
             v1_ = true;

@@ -9,6 +9,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace sw::providers {
 
 namespace {
@@ -85,8 +87,12 @@ class azure_provider final : public provider {
     boost::asio::awaitable<termination_notice> watch_termination() override {
         outage_tracker outage("Azure metadata service (scheduled events)");
         for (;;) {
+            auto wait = events_poll_interval;
             try {
                 const auto resp = co_await svc_.get_once(events_path, {}, events_timeout);
+                // A 429/503 with Retry-After: the next poll waits as asked (capped at 10 s).
+                if (const auto asked = retry_after_wait(ctx_, resp, svc_.retries()))
+                    wait = std::max(wait, *asked);
                 const auto body = body_or_throw(resp, "GET", svc_.url(events_path));
                 auto notice = parse::azure_termination_notice(
                     parse::azure_scheduled_events_from_json(body), vm_name_);
@@ -103,7 +109,7 @@ class azure_provider final : public provider {
             } catch (const std::invalid_argument& e) {
                 outage.failed(e.what());
             }
-            co_await sleep_scaled(ctx_, events_poll_interval);
+            co_await sleep_scaled(ctx_, wait);
         }
     }
 

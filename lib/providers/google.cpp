@@ -12,6 +12,8 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
+
 namespace sw::providers {
 
 namespace {
@@ -100,6 +102,9 @@ class google_provider final : public provider {
             try {
                 log::debug("polling for termination-time");
                 const auto resp = co_await svc_.get_once(path, {}, hanging_get_timeout);
+                // A 429/503 with Retry-After: the next poll waits as asked (capped at 10 s).
+                if (const auto asked = retry_after_wait(ctx_, resp, svc_.retries()))
+                    backoff = std::max(backoff, *asked);
                 if (resp.status < 200 || resp.status >= 300)
                     throw failure(errc::unavailable, "GET " + svc_.url(path) + ": HTTP status " +
                                                          std::to_string(resp.status));

@@ -1,6 +1,7 @@
 #include "lib/providers/metadata.hpp"
 
 #include "lib/log/log.hpp"
+#include "lib/providers/parse.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -46,24 +47,41 @@ boost::asio::awaitable<http::response> send_with_retries(const context& ctx, htt
     auto delay = rs.initial_delay;
     for (;;) {
         std::string problem;
+        // What a 429 or 503 asked for in Retry-After: honoured, but capped at the longest
+        // backoff delay (as lib/tc caps it), so a server cannot park the start-up.
+        std::chrono::milliseconds wait = delay;
         try {
             auto resp = co_await ctx.http.send(req, opts);
             if (!retryable_status(resp.status)) co_return resp;
             problem = "HTTP status " + std::to_string(resp.status);
+            if (const auto asked = retry_after_wait(ctx, resp, rs)) {
+                wait = std::max(wait, *asked);
+                problem += " (with Retry-After)";
+            }
         } catch (const http::error& e) {
             problem = e.what();
         }
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
-        if (elapsed + scaled(ctx, delay) > budget)
+        if (elapsed + scaled(ctx, wait) > budget)
             throw failure(errc::unavailable, req.method + " " + req.url + ": " + problem +
                                                  " (gave up after retrying)");
-        log::debug("{} {}: {}; retrying", req.method, req.url, problem);
-        co_await sleep_scaled(ctx, delay);
+        log::debug("{} {}: {}; retrying in {} ms", req.method, req.url, problem,
+                   scaled(ctx, wait).count());
+        co_await sleep_scaled(ctx, wait);
         delay = std::min(rs.max_delay,
                          std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
                              static_cast<double>(delay.count()) * rs.multiplier)));
     }
+}
+
+std::optional<std::chrono::milliseconds> retry_after_wait(const context& ctx,
+                                                          const http::response& resp,
+                                                          const retry_settings& rs) {
+    if (resp.status != 429 && resp.status != 503) return std::nullopt;
+    const auto asked = parse::retry_after(resp.header("Retry-After"), ctx.clk.now());
+    if (!asked) return std::nullopt;
+    return std::min(*asked, rs.max_delay);
 }
 
 std::string body_or_throw(const http::response& resp, std::string_view method,

@@ -37,10 +37,19 @@ struct retry_settings {
 boost::asio::awaitable<void> sleep_scaled(const context& ctx, std::chrono::milliseconds d);
 
 /// Sends `req` until an answer that is not 5xx/429 arrives, retrying transport errors and those
-/// statuses with exponential backoff. When the (scaled) budget is used up, throws
+/// statuses with exponential backoff; a Retry-After on a 429 or 503 (RFC 9110 10.2.3) makes
+/// the wait at least what it asks, capped at `rs.max_delay`. When the (scaled) budget is used
+/// up, throws
 /// sw::failure(unavailable, "<METHOD> <url>: <last problem>"). Any other status is returned.
 boost::asio::awaitable<http::response> send_with_retries(const context& ctx, http::request req,
                                                          const retry_settings& rs);
+
+/// The wait a 429 or 503 answer asks for in Retry-After (RFC 9110 10.2.3), capped at
+/// `rs.max_delay` as lib/tc caps it, unscaled; nullopt for other answers or without a readable
+/// Retry-After. Retries and pollers wait at least this long.
+std::optional<std::chrono::milliseconds> retry_after_wait(const context& ctx,
+                                                          const http::response& resp,
+                                                          const retry_settings& rs);
 
 /// The body of a 2xx answer; throws metadata_not_found for 404 and sw::failure(unavailable)
 /// naming the URL and status for anything else.

@@ -6,10 +6,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 namespace sw::providers::parse {
 
@@ -233,6 +235,18 @@ std::optional<termination_notice> azure_termination_notice(
         return n;
     }
     return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> retry_after(std::string_view v, time_point now) {
+    using std::chrono::milliseconds;
+    if (v.empty()) return std::nullopt;
+    if (v.find_first_not_of("0123456789") == std::string_view::npos) {
+        if (v.size() > 9) return milliseconds(999'999'999'000);  // far beyond any cap
+        return milliseconds(std::stoll(std::string(v)) * 1000);
+    }
+    time_point when;
+    if (!parse_rfc1123(v, when)) return std::nullopt;
+    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(when - now));
 }
 
 bool parse_rfc1123(std::string_view s, time_point& out) {

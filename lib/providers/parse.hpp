@@ -92,6 +92,11 @@ std::optional<termination_notice> azure_termination_notice(
 /// "Thu, 05 Dec 2019 00:31:50 GMT". Returns false on anything else.
 bool parse_rfc1123(std::string_view text, time_point& out);
 
+/// The wait a Retry-After header value asks for (RFC 9110 10.2.3: delay-seconds, or an
+/// HTTP-date read against `now`); nullopt when empty or unreadable. Never negative; a number
+/// too large to be meant is returned as about 31 years (callers cap it).
+std::optional<std::chrono::milliseconds> retry_after(std::string_view value, time_point now);
+
 /// `spot/instance-action`: {"action":"terminate|stop|hibernate","time":"...Z"}.
 termination_notice aws_instance_action_notice(std::string_view text);
 /// `spot/termination-time`: a timestamp as text; an unparsable one gives no deadline.

@@ -201,15 +201,7 @@ api_error make_error(const call_spec& spec, errc code, const std::string& proble
 // The wait a 429 or 503 asks for in Retry-After (RFC 9110 10.2.3: delay-seconds, or an
 // HTTP-date read against `wall`); nullopt when absent or unreadable. Never negative.
 std::optional<milliseconds> retry_after(const http::response& r, const sw::clock& wall) {
-    const std::string v = r.header("Retry-After");
-    if (v.empty()) return std::nullopt;
-    if (v.find_first_not_of("0123456789") == std::string::npos) {
-        if (v.size() > 9) return milliseconds(999'999'999'000);  // far beyond any cap
-        return milliseconds(std::stoll(v) * 1000);
-    }
-    time_point when;
-    if (!providers::parse::parse_rfc1123(v, when)) return std::nullopt;
-    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(when - wall.now()));
+    return providers::parse::retry_after(r.header("Retry-After"), wall.now());
 }
 
 // Hawk's answer to a request whose timestamp is too far from the server's clock (RFC-less, the

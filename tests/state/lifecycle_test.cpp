@@ -441,3 +441,35 @@ TEST_CASE("an instance already marked for termination does not start its worker"
     CHECK(acts[1].code == exit_code::shutdown_skipped);
     CHECK(find(acts, A::start_worker) == nullptr);
 }
+
+TEST_CASE("a state file that cannot be written: start-up fails, or the worker is stopped, 78",
+          "[lifecycle][state-write]") {
+    const auto write_failed = [] {
+        event ev;
+        ev.type = E::state_write_failed;
+        ev.reason = "the state file /s/state.json (cacheOverRestarts) cannot be written: No space";
+        return ev;
+    };
+    SECTION("the first write, before the worker starts") {
+        harness h(static_opts());
+        h.run_to(stage::fetching_secrets);
+        const auto acts = h.feed(write_failed());
+        REQUIRE_FALSE(acts.empty());
+        CHECK(acts.front().type == A::report_error);  // registered: reported
+        CHECK(acts.back().type == A::exit);
+        CHECK(acts.back().code == exit_code::config);
+        CHECK(acts.back().reason.find("/s/state.json") != std::string::npos);
+    }
+    SECTION("while the worker runs: stopped, then 78 (no reboot from a stale file)") {
+        harness h(static_opts());
+        h.run_to_running();
+        auto acts = h.feed(write_failed());
+        REQUIRE(types(acts) == std::vector{A::report_error, A::send_graceful});
+        CHECK_FALSE(acts[1].finish_tasks);
+        CHECK(h.feed(write_failed()).empty());  // said once
+        acts = h.exited(67);                    // even a reboot request
+        REQUIRE(types(acts) == std::vector{A::exit});
+        CHECK(acts[0].code == exit_code::config);
+        CHECK(acts[0].reason.find("/s/state.json") != std::string::npos);
+    }
+}

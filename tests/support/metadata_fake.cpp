@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -137,6 +138,34 @@ struct metadata_fake::impl {
     std::set<std::string> tokens;
     unsigned next_token = 1;
     std::atomic<unsigned> incarnation{1};
+    std::map<std::string, long long> throttled;  ///< throttle entry (JSON) -> 429s answered
+
+    /// The 429 a "throttle" entry of metadata.json asks for, if any (see metadata_fake.hpp).
+    std::optional<http_response> throttle(const http_request& req) {
+        const auto md = metadata();
+        const auto* list = md.if_contains("throttle");
+        if (!list || !list->is_array()) return std::nullopt;
+        for (const auto& v : list->get_array()) {
+            const auto* e = v.if_object();
+            const auto* path = e ? e->if_contains("path") : nullptr;
+            if (!path || !path->is_string() ||
+                req.target.find(std::string(path->get_string())) == std::string::npos)
+                continue;
+            long long count = -1;
+            if (const auto* c = e->if_contains("count"); c && c->is_int64()) count = c->get_int64();
+            {
+                std::lock_guard lock(mu);
+                auto& n = throttled[boost::json::serialize(v)];
+                if (count >= 0 && n >= count) continue;
+                ++n;
+            }
+            auto r = text(429, "Too Many Requests\n");
+            if (const auto* ra = e->if_contains("retryAfter"); ra && ra->is_string())
+                r.headers.emplace_back("Retry-After", std::string(ra->get_string()));
+            return r;
+        }
+        return std::nullopt;
+    }
 
     boost::json::object metadata() {
         bool exists = false;
@@ -162,7 +191,11 @@ struct metadata_fake::impl {
     void record(const http_request& req) {
         boost::json::object headers;
         for (const auto& [k, v] : req.headers) headers[lower(k)] = v;
-        boost::json::object line{{"method", req.method},
+        const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+        boost::json::object line{{"t", t},
+                                 {"method", req.method},
                                  {"target", req.target},
                                  {"headers", std::move(headers)},
                                  {"body", req.body}};
@@ -295,6 +328,7 @@ metadata_fake::~metadata_fake() = default;
 
 http_response metadata_fake::handle(const http_request& req) {
     impl_->record(req);
+    if (auto r = impl_->throttle(req)) return std::move(*r);
     switch (impl_->which) {
         case cloud::aws:
             return impl_->aws(req);

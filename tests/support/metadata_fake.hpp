@@ -12,6 +12,11 @@
 //                   JSON value serialized (application/json), null as 404. A missing path: 404.
 //                   hangMs: how long a GCE wait_for_change request hangs before answering FALSE.
 //                   imdsV1Only (aws): the token PUT answers 403 and reads need no token.
+//                   "throttle": [{"path": "<fragment>", "count": N, "retryAfter": "<value>"}]:
+//                   requests whose target contains the fragment are answered 429 Too Many
+//                   Requests (before any other check), the first N of them (count absent or
+//                   -1: all), with a Retry-After header when retryAfter is given. Each entry
+//                   counts its own requests from when it first appears (keyed by its JSON).
 //   terminate.json  create it to announce termination:
 //                   aws: its content (an instance-action object; empty: terminate in 2 min) is
 //                        served at spot/instance-action, its time at spot/termination-time;
@@ -19,8 +24,9 @@
 //                        next answer, within hangMs);
 //                   azure: one scheduled event, the default Preempt event (NotBefore = now+30 s,
 //                        Resources = [compute.name]) with the object's keys overriding it.
-//   requests.jsonl  written by the fake: one line per request, {"method","target","headers",
-//                   "body"} (header names lower-cased), including Azure's acknowledge POST.
+//   requests.jsonl  written by the fake: one line per request, {"t","method","target",
+//                   "headers","body"} (t: ms since the Unix epoch, header names lower-cased),
+//                   including Azure's acknowledge POST.
 //
 // Enforced like the real services: aws reads need a token from PUT /latest/api/token (which
 // needs X-aws-ec2-metadata-token-ttl-seconds in 1..21600), else 401; google needs

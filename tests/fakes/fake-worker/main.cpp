@@ -11,6 +11,12 @@
 //   FAKE_WORKER_CAPS=a,b,c     capabilities sent in hello; "none" = []; default:
 //                              graceful-termination,new-credentials,log,error-report,shutdown
 //   FAKE_WORKER_NO_HELLO=1     never answer welcome with hello
+//   FAKE_WORKER_STDIN=stalled  do not read stdin (until a read-stdin step): at start, shrink
+//                              the stdin pipe to 4096 bytes (F_SETPIPE_SZ) and fill it up
+//                              (lines of 'f', through /proc/self/fd/0), so that the runner's
+//                              next write blocks; send hello at once (welcome cannot be read)
+//                              unless FAKE_WORKER_NO_HELLO=1. Records "stdin-stalled" with
+//                              pipe_size and filled (bytes)
 //   FAKE_WORKER_SCRIPT=steps   ';'-separated steps, run in order (TEXT cannot contain ';'):
 //     sleep:MS                 sleep MS milliseconds (not interrupted by messages)
 //     log:TEXT                 send ~{"type":"log","body":{"textPayload":TEXT}}
@@ -34,6 +40,8 @@
 //     oversize:N               write one stdout line of N 'x' bytes
 //     garbage:N                write N pseudo-random bytes (no newline inside), then '\n'
 //     wait-graceful            block until a graceful-termination has arrived
+//     wait-file:PATH           block until PATH exists (polled every 20 ms)
+//     read-stdin               start reading stdin (after FAKE_WORKER_STDIN=stalled)
 //     wait-credentials         block until a new-credentials arrives (each call waits for
 //                              one more than the previous call consumed)
 //     ignore-term              from now on SIGTERM/SIGINT are recorded and ignored
@@ -218,6 +226,37 @@ void read_stdin() {
     cv.notify_all();
 }
 
+/// Starts the stdin reader thread, once.
+void start_reading_stdin() {
+    static std::once_flag once;
+    std::call_once(once, [] { std::thread(read_stdin).detach(); });
+}
+
+/// FAKE_WORKER_STDIN=stalled: shrinks the stdin pipe to one page and fills it (writing through
+/// a second descriptor of the same pipe), so whatever the runner writes next waits.
+void stall_stdin() {
+    json::object ev;
+    const int size = ::fcntl(STDIN_FILENO, F_SETPIPE_SZ, 4096);
+    ev["pipe_size"] = size;
+    if (size < 0) ev["error"] = std::string("F_SETPIPE_SZ: ") + std::strerror(errno);
+    long long filled = 0;
+    const int w = ::open("/proc/self/fd/0", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (w < 0) {
+        ev["error"] = std::string("opening /proc/self/fd/0: ") + std::strerror(errno);
+    } else {
+        const std::string line = std::string(255, 'f') + "\n";
+        while (true) {
+            const ssize_t n = ::write(w, line.data(), line.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            filled += n;
+        }
+        ::close(w);
+    }
+    ev["filled"] = filled;
+    record("stdin-stalled", std::move(ev));
+}
+
 // ---- signals --------------------------------------------------------------------------------
 
 void handle_signals(sigset_t set) {
@@ -393,6 +432,12 @@ void run_step(const std::string& step, int& credentials_consumed) {
             finish(0, "stdin closed while waiting for new-credentials");
         }
         ++credentials_consumed;
+    } else if (verb == "wait-file" && !arg.empty()) {
+        struct stat st {};
+        while (::stat(arg.c_str(), &st) != 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } else if (step == "read-stdin") {
+        start_reading_stdin();
     } else if (step == "ignore-term") {
         ignore_term = true;
     } else if (step == "ignore-graceful") {
@@ -470,7 +515,14 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::thread(handle_signals, set).detach();
-    std::thread(read_stdin).detach();
+    const char* stdin_mode = std::getenv("FAKE_WORKER_STDIN");
+    if (stdin_mode && std::string_view(stdin_mode) == "stalled") {
+        stall_stdin();
+        const char* no_hello = std::getenv("FAKE_WORKER_NO_HELLO");
+        if (!no_hello || std::string_view(no_hello) != "1") send_hello();
+    } else {
+        start_reading_stdin();
+    }
 
     int credentials_consumed = 0;
     if (const char* script = std::getenv("FAKE_WORKER_SCRIPT"))

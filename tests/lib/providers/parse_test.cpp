@@ -230,3 +230,18 @@ TEST_CASE("aws-provisioner worker config rules", "[providers][parse]") {
     CHECK(sorted(aws_provisioner_worker_config(ud, nullptr, "dummy")) ==
           R"({"a":1,"capacity":3,"genericWorker":{"config":{"gw":true}}})");
 }
+
+TEST_CASE("Retry-After: delay-seconds or an HTTP-date, never negative", "[parse][retry-after]") {
+    using std::chrono::milliseconds;
+    sw::time_point now;
+    REQUIRE(sw::providers::parse::parse_rfc1123("Thu, 05 Dec 2019 00:31:50 GMT", now));
+    const auto ra = [&](std::string_view v) { return sw::providers::parse::retry_after(v, now); };
+    CHECK(ra("") == std::nullopt);
+    CHECK(ra("soon") == std::nullopt);
+    CHECK(ra("-5") == std::nullopt);
+    CHECK(ra("0") == milliseconds(0));
+    CHECK(ra("120") == milliseconds(120'000));
+    CHECK(*ra("99999999999999999999") >= milliseconds(999'999'999'000));  // callers cap it
+    CHECK(ra("Thu, 05 Dec 2019 00:32:50 GMT") == milliseconds(60'000));
+    CHECK(ra("Thu, 05 Dec 2019 00:30:50 GMT") == milliseconds(0));  // in the past
+}
