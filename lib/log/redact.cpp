@@ -189,7 +189,11 @@ void find_keyed(std::string_view text, std::vector<range>& hits) {
         std::size_t k_begin = k_end;
         while (k_begin > 0 && ident_char(text[k_begin - 1])) --k_begin;
         if (k_begin == k_end) continue;
-        if (!quoted && sep == ':' && k_begin > 0 && text[k_begin - 1] == '.') continue;
+        // "x.token: ..." (a dotted config path) and ".../api/token: HTTP 429" (a URL's last
+        // segment before an error) name no secret.
+        if (!quoted && sep == ':' && k_begin > 0 &&
+            (text[k_begin - 1] == '.' || text[k_begin - 1] == '/'))
+            continue;
         if (!secret_shaped_key(text.substr(k_begin, k_end - k_begin))) continue;
         // The value.
         std::size_t v = p + 1;

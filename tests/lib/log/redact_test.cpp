@@ -62,6 +62,10 @@ TEST_CASE("redact: values of secret-shaped keys, wherever they appear", "[log][r
     CHECK(redact("monkey: banana, hotkey=F1") == "monkey: banana, hotkey=F1");
     CHECK(redact("workerPoolId: proj/pool") == "workerPoolId: proj/pool");
     CHECK(redact("Token:") == "Token:");
+    // A URL's last path segment before an error is not a key (a URL's query still is).
+    CHECK(redact("http://169.254.169.254/latest/api/token: HTTP status 429") ==
+          "http://169.254.169.254/latest/api/token: HTTP status 429");
+    CHECK(redact("http://h/x?token=abc: failed") == "http://h/x?token=<redacted> failed");
 }
 
 TEST_CASE("redact: credentials in a URL's user-info", "[log][redact]") {
