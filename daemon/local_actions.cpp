@@ -65,7 +65,13 @@ std::optional<state::event> local_actions::persist(state::phase ph) {
 
 void local_actions::remove_state(const std::string& reason) {
     if (!reason.empty()) log::info("{}", reason);
-    if (s_.store) s_.store->remove();
+    if (!s_.store) return;
+    try {
+        s_.store->remove();
+    } catch (const std::exception& e) {
+        // A read-only file system, say: the run still ends as decided; the next start sees it.
+        log::error("Could not remove the state file (cacheOverRestarts): {}", e.what());
+    }
 }
 
 workers::start_plan local_actions::prepare_worker(bool resumed) {

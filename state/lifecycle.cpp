@@ -47,7 +47,21 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
     actions out;
     if (notice_) out.push_back(act(action_type::acknowledge_notice));
     if (state_write_failed_) {
-        // Neither a reboot nor a removal: the next start would resume from a stale state file.
+        // No reboot: it would resume from a stale state file (a spent registration secret).
+        // The file is kept as it was (issue 14: the old state survives) for the operator.
+        if (opts_.dynamic) {
+            // A cloud VM ends as it would after any stop (removeWorker, then the host shuts
+            // down) instead of idling registered; the failure was reported when it happened.
+            const std::string why = how + " after " + *state_write_failed_;
+            if (!opts_.registers) {
+                append(out, host_action(false, why));
+                return out;
+            }
+            stage_ = stage::removing;
+            in_flight_ = action_type::remove_worker;
+            out.push_back(act(action_type::remove_worker, why));
+            return out;
+        }
         append(out, finish(exit_code::config, *state_write_failed_ + "; " + how));
         return out;
     }

@@ -163,10 +163,21 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
                 notice_deadline_ = ev.deadline;
             }
             return {};
-        case event_type::state_write_failed:
+        case event_type::state_write_failed: {
             // Go's rule (reference 9.3): the first write of the state is part of the start-up.
-            in_flight_.reset();
-            return startup_failure(failure_class::config, ev.reason, now);
+            // The step started beside the write (fetching secrets, preparing the worker's
+            // files) is cancelled: it would go on writing to a failing disk for nothing.
+            actions out;
+            if (in_flight_) {
+                action c{action_type::cancel};
+                c.target = *in_flight_;
+                c.reason = "the state file cannot be written";
+                out.push_back(std::move(c));
+                in_flight_.reset();
+            }
+            append(out, startup_failure(failure_class::config, ev.reason, now));
+            return out;
+        }
         case event_type::failed:
             if (!in_flight_) return {};
             in_flight_.reset();

@@ -25,26 +25,51 @@ void append(memory_buf_t& dest, std::string_view s) {
     dest.append(s.data(), s.data() + s.size());
 }
 
-/// A byte a terminal acts on rather than shows: C0 controls other than tab and newline, and DEL.
-bool is_terminal_control(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\t' && c != '\n') || u == 0x7f;
+/// How many bytes at the front of `s` a terminal acts on rather than shows: 1 for a C0 control
+/// other than tab and newline, or DEL; 2 for a C1 control in UTF-8 (U+0080..U+009F: C2 80..9F,
+/// such as CSI U+009B); 0 for anything else.
+std::size_t terminal_control_at(std::string_view s) {
+    const auto u = static_cast<unsigned char>(s[0]);
+    if ((u < 0x20 && u != '\t' && u != '\n') || u == 0x7f) return 1;
+    if (u == 0xc2 && s.size() > 1) {
+        const auto v = static_cast<unsigned char>(s[1]);
+        if (v >= 0x80 && v <= 0x9f) return 2;
+    }
+    return 0;
 }
 
-/// Appends `s` for a text destination (stdio, syslog), with each terminal control byte written
-/// as "\xNN": a worker's text cannot move the cursor, clear the screen or overwrite a line
-/// (issue 14, item 10). Newlines stay, as the Go runner writes them.
-void append_text(memory_buf_t& dest, std::string_view s) {
+/// Appends `s` for a text destination (stdio, syslog) to `dest` (a std::string or spdlog's
+/// buffer), each byte of a terminal control written as "\xNN": a worker's text cannot move
+/// the cursor, clear the screen or overwrite a line (issue 14, item 10). Newlines and tabs
+/// stay, as the Go runner writes them.
+template <class Buffer>
+void append_text(Buffer& dest, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
-    while (!s.empty()) {
-        const auto bad = std::find_if(s.begin(), s.end(), is_terminal_control);
-        dest.append(s.data(), s.data() + (bad - s.begin()));
-        if (bad == s.end()) return;
-        const auto u = static_cast<unsigned char>(*bad);
-        const char esc[4] = {'\\', 'x', hex[u >> 4], hex[u & 15]};
-        dest.append(esc, esc + 4);
-        s.remove_prefix(static_cast<std::size_t>(bad - s.begin()) + 1);
+    std::size_t plain = 0;  // bytes at the front of `s` already judged plain
+    while (plain < s.size()) {
+        const char c = s[plain];
+        // Fast path: printable ASCII and UTF-8 lead/continuation bytes other than C2.
+        if ((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f &&
+             static_cast<unsigned char>(c) != 0xc2) ||
+            c == '\t' || c == '\n') {
+            ++plain;
+            continue;
+        }
+        const std::size_t n = terminal_control_at(s.substr(plain));
+        if (n == 0) {
+            ++plain;
+            continue;
+        }
+        dest.append(s.data(), s.data() + plain);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto u = static_cast<unsigned char>(s[plain + i]);
+            const char esc[4] = {'\\', 'x', hex[u >> 4], hex[u & 15]};
+            dest.append(esc, esc + 4);
+        }
+        s.remove_prefix(plain + n);
+        plain = 0;
     }
+    dest.append(s.data(), s.data() + s.size());
 }
 
 void append_json(memory_buf_t& dest, const boost::json::value& v) {
@@ -265,16 +290,25 @@ class syslog_formatter final : public spdlog::formatter {
         }
         append(dest, fmt::format("<{}>{} start-worker[{}]: ",
                                  facility_daemon * 8 + severity(msg.level), stamp_, pid_));
-        std::string_view text(msg.payload.data(), msg.payload.size());
+        std::string_view raw(msg.payload.data(), msg.payload.size());
         std::string rendered;
-        if (const auto* fields = current_fields()) text = rendered = to_unstructured(*fields);
+        if (const auto* fields = current_fields()) raw = rendered = to_unstructured(*fields);
+        // Escaped first, then cut: an escape makes a byte four, and the limit is on what is sent.
+        std::string text;
+        append_text(text, raw);
         if (text.size() > max_syslog_message) {
             std::size_t cut = max_syslog_message;
             while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-            append_text(dest, text.substr(0, cut));
+            // Not inside a "\xNN" escape either.
+            for (std::size_t back = 1; back <= 3 && back <= cut; ++back)
+                if (text[cut - back] == '\\' && text[cut - back + 1] == 'x') {
+                    cut -= back;
+                    break;
+                }
+            append(dest, std::string_view(text).substr(0, cut));
             append(dest, truncated_marker);
         } else {
-            append_text(dest, text);
+            append(dest, text);
         }
     }
     std::unique_ptr<spdlog::formatter> clone() const override {

@@ -159,6 +159,15 @@ void find_userinfo(std::string_view text, std::vector<range>& hits) {
     }
 }
 
+// True if `before` ends with a '/' inside a URL: the whitespace-delimited word it ends has
+// "://" in it.
+bool ends_url_path(std::string_view before) {
+    if (before.empty() || before.back() != '/') return false;
+    const auto space = before.find_last_of(" \t\n\"'");
+    const auto word = space == std::string_view::npos ? before : before.substr(space + 1);
+    return word.find("://") != std::string_view::npos;
+}
+
 // Values after secret-shaped keys: `key=value`, `key: value`, `"key": "value"`.
 void find_keyed(std::string_view text, std::vector<range>& hits) {
     // The separators, found with memchr (most of a line has none): the next ':' and the next
@@ -189,10 +198,10 @@ void find_keyed(std::string_view text, std::vector<range>& hits) {
         std::size_t k_begin = k_end;
         while (k_begin > 0 && ident_char(text[k_begin - 1])) --k_begin;
         if (k_begin == k_end) continue;
-        // "x.token: ..." (a dotted config path) and ".../api/token: HTTP 429" (a URL's last
-        // segment before an error) name no secret.
+        // "x.token: ..." (a dotted config path) and "http://h/api/token: HTTP 429" (a URL's
+        // last path segment before an error) name no secret; "conf/token: x" may.
         if (!quoted && sep == ':' && k_begin > 0 &&
-            (text[k_begin - 1] == '.' || text[k_begin - 1] == '/'))
+            (text[k_begin - 1] == '.' || ends_url_path(text.substr(0, k_begin))))
             continue;
         if (!secret_shaped_key(text.substr(k_begin, k_end - k_begin))) continue;
         // The value.

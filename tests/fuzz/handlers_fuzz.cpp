@@ -33,7 +33,7 @@
 //   !c<k> stop check done: 0 keep, 1 terminate, 2 failed, 3 deploymentId changed
 //   !n<sec> termination notice (deadline in <sec>; none without digits)
 //   !e a runner task failed            !R removed  !F removeWorker failed  !H/!h host action ok/not
-//   !q the report in flight finished
+//   !q the report in flight finished   !p a state write failed (full or read-only disk)
 #include "lib/log/log.hpp"
 #include "lib/protocol/codec.hpp"
 #include "lib/tc/report_queue.hpp"
@@ -286,6 +286,12 @@ struct driver {
             case 'e':
                 ev.type = E::failed;
                 ev.reason = "reading the worker's output: broken pipe";
+                feed(ev);
+                return;
+            case 'p':
+                // A persist the shell could not carry out (a full or read-only disk).
+                ev.type = E::state_write_failed;
+                ev.reason = "the state file cannot be written: No space left on device";
                 feed(ev);
                 return;
             case 'R':

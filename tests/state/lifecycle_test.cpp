@@ -454,9 +454,9 @@ TEST_CASE("a state file that cannot be written: start-up fails, or the worker is
         harness h(static_opts());
         h.run_to(stage::fetching_secrets);
         const auto acts = h.feed(write_failed());
-        REQUIRE_FALSE(acts.empty());
-        CHECK(acts.front().type == A::report_error);  // registered: reported
-        CHECK(acts.back().type == A::exit);
+        // The secrets being fetched beside the write are cancelled; registered: reported.
+        REQUIRE(types(acts) == std::vector{A::cancel, A::report_error, A::exit});
+        CHECK(acts.front().target == A::fetch_secrets);
         CHECK(acts.back().code == exit_code::config);
         CHECK(acts.back().reason.find("/s/state.json") != std::string::npos);
     }
@@ -471,5 +471,15 @@ TEST_CASE("a state file that cannot be written: start-up fails, or the worker is
         REQUIRE(types(acts) == std::vector{A::exit});
         CHECK(acts[0].code == exit_code::config);
         CHECK(acts[0].reason.find("/s/state.json") != std::string::npos);
+    }
+    SECTION("a cloud VM: stopped, removed from worker-manager, shut down (not left idle)") {
+        harness h(cloud_opts());
+        h.run_to_running();
+        auto acts = h.feed(write_failed());
+        REQUIRE(types(acts) == std::vector{A::report_error, A::send_graceful});
+        acts = h.exited(0);
+        REQUIRE(types(acts) == std::vector{A::remove_worker});
+        CHECK(acts[0].reason.find("/s/state.json") != std::string::npos);
+        CHECK(types(h.feed(E::removed)) == std::vector{A::shutdown_host});
     }
 }

@@ -332,6 +332,24 @@ TEST_CASE("stdio and syslog: terminal control bytes are written as \\xNN", "[log
     sw::log::configure({.dest = sw::log::destination::syslog, .syslog_socket = srv.path});
     sw::log::set_capture({});
     sw::log::info("dest-test: \x1b[31mred");
+    // A C1 control in UTF-8 (U+009B, CSI) too; other UTF-8 stays as it is.
+    sw::log::info(
+        "dest-test: \xc2\x9b"
+        "2J caf\xc3\xa9 \xc2\xa9");
+    // The length limit is on what is sent, escapes included, and never cuts one in half.
+    const std::string controls(sw::log::max_syslog_message, '\x01');
+    sw::log::info("{}{}", mark, controls);
     REQUIRE(sw::log::flush());
     CHECK_THAT(srv.receive(), Catch::Matchers::EndsWith("]: dest-test: \\x1b[31mred"));
+    CHECK_THAT(srv.receive(),
+               Catch::Matchers::EndsWith("]: dest-test: \\xc2\\x9b2J caf\xc3\xa9 \xc2\xa9"));
+    const auto cut = srv.receive();
+    const auto body = cut.substr(cut.find("]: ") + 3 + mark.size());
+    REQUIRE(body.size() > sw::log::truncated_marker.size());
+    const auto escapes = body.substr(0, body.size() - sw::log::truncated_marker.size());
+    CHECK(mark.size() + escapes.size() <= sw::log::max_syslog_message);
+    CHECK(escapes.size() % 4 == 0);
+    CHECK(mark.size() + escapes.size() + 4 > sw::log::max_syslog_message);
+    CHECK(escapes.substr(escapes.size() - 4) == "\\x01");
+    CHECK_THAT(body, Catch::Matchers::EndsWith(std::string(sw::log::truncated_marker)));
 }

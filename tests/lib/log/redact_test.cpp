@@ -66,6 +66,9 @@ TEST_CASE("redact: values of secret-shaped keys, wherever they appear", "[log][r
     CHECK(redact("http://169.254.169.254/latest/api/token: HTTP status 429") ==
           "http://169.254.169.254/latest/api/token: HTTP status 429");
     CHECK(redact("http://h/x?token=abc: failed") == "http://h/x?token=<redacted> failed");
+    // A path that is not a URL's may well be a key.
+    CHECK(redact("conf/token: abc") == "conf/token: <redacted>");
+    CHECK(redact("see http://h/ and a/token: abc") == "see http://h/ and a/token: <redacted>");
 }
 
 TEST_CASE("redact: credentials in a URL's user-info", "[log][redact]") {
