@@ -52,14 +52,7 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
         if (opts_.dynamic) {
             // A cloud VM ends as it would after any stop (removeWorker, then the host shuts
             // down) instead of idling registered; the failure was reported when it happened.
-            const std::string why = how + " after " + *state_write_failed_;
-            if (!opts_.registers) {
-                append(out, host_action(false, why));
-                return out;
-            }
-            stage_ = stage::removing;
-            in_flight_ = action_type::remove_worker;
-            out.push_back(act(action_type::remove_worker, why));
+            append(out, end_cloud_worker(how + " after " + *state_write_failed_));
             return out;
         }
         append(out, finish(exit_code::config, *state_write_failed_ + "; " + how));
@@ -81,14 +74,7 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
     }
     if (opts_.dynamic && (status == 0 || shutdown_requested_ || notice_ || replaced_)) {
         out.push_back(persist(phase::stopping));
-        if (!opts_.registers) {
-            // Never registered with worker-manager (aws-provisioner): nothing to remove.
-            append(out, host_action(false, how));
-            return out;
-        }
-        stage_ = stage::removing;
-        in_flight_ = action_type::remove_worker;
-        out.push_back(act(action_type::remove_worker, how));
+        append(out, end_cloud_worker(how));
         return out;
     }
     if (shutdown_requested_) {
@@ -101,6 +87,16 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
     }
     append(out, finish(status == 0 && !killed ? exit_code::ok : exit_code::worker_failed, how));
     return out;
+}
+
+std::vector<action> lifecycle::end_cloud_worker(std::string reason) {
+    if (!opts_.registers) {
+        // Never registered with worker-manager (aws-provisioner): nothing to remove.
+        return host_action(false, std::move(reason));
+    }
+    stage_ = stage::removing;
+    in_flight_ = action_type::remove_worker;
+    return {act(action_type::remove_worker, std::move(reason))};
 }
 
 std::vector<action> lifecycle::host_action(bool reboot, std::string reason) {

@@ -253,6 +253,9 @@ class lifecycle {
     actions finish(exit_code code, std::string reason);
     actions startup_failure(failure_class c, std::string reason, time_point now);
     actions host_action(bool reboot, std::string reason);
+    /// A cloud worker's end after its exit: removeWorker (then, on `removed`, the host
+    /// shutdown), or the shutdown at once for a provider that never registered (aws-provisioner).
+    actions end_cloud_worker(std::string reason);
     actions remove_after_stop(std::string reason);
 
     actions request_stop(time_point now, stop_level want, std::string reason);
