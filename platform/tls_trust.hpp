@@ -26,12 +26,16 @@ struct default_trust {
 /// loads the bundle X509_get_default_cert_file(), unless that directory has OpenSSL hash links
 /// (c_rehash, update-ca-certificates), in which case the directory stands in for it (a lookup
 /// reads one certificate when a chain needs it; the bundle is about 140, parsed whole).
-/// Windows: when either default is in place, the certificates of the system stores ROOT (trust
-/// anchors) and CA (intermediates, for servers that omit them; OpenSSL still requires a chain to
-/// end at a self-signed certificate of the store) as CertOpenSystemStoreW shows them (the current
-/// user's view, which includes the local machine's and group policy's), each DER-decoded with
-/// d2i_X509; a certificate whose enhanced key usage (CertGetEnhancedKeyUsage) excludes server
-/// authentication is skipped. OpenSSL's compiled-in paths are not used on Windows: they name a
+/// Windows: when either default is in place, the certificates of the system store ROOT (trust
+/// anchors) and those of the store CA whose subject is not their issuer (intermediates, for
+/// servers that omit them; OpenSSL still requires a chain to end at a self-signed certificate of
+/// the store, so a self-signed certificate of CA, which Windows never trusts as a root, is left
+/// out) as CertOpenSystemStoreW shows them (the current user's view, which includes the local
+/// machine's and group policy's), each DER-decoded with d2i_X509. Skipped: a certificate whose
+/// enhanced key usage (CertGetEnhancedKeyUsage) excludes server authentication, and one whose
+/// SHA-1 thumbprint the Disallowed store holds. Windows' root auto-update (roots fetched on
+/// demand while a chain is built) is not seen here: a root not yet on the machine is not
+/// trusted. OpenSSL's compiled-in paths are not used on Windows: they name a
 /// directory under the build's prefix, which on Windows any user may create.
 std::size_t add_system_trust(X509_STORE* store, default_trust use);
 
