@@ -36,8 +36,8 @@ struct default_trust {
 /// machine's and group policy's), each DER-decoded with d2i_X509. Skipped: a certificate whose
 /// enhanced key usage (CertGetEnhancedKeyUsage) excludes server authentication, and one whose
 /// SHA-1 thumbprint the Disallowed store holds. Windows' root auto-update (roots fetched on
-/// demand while a chain is built) is not seen here: a root not yet on the machine is not
-/// trusted. OpenSSL's compiled-in paths are not used on Windows: they name a
+/// demand while a chain is built) is not seen here: a root not yet on the machine is left to
+/// system_verifies_server_chain. OpenSSL's compiled-in paths are not used on Windows: they name a
 /// directory under the build's prefix, which on Windows any user may create.
 std::size_t add_system_trust(X509_STORE* store, default_trust use);
 
