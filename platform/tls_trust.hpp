@@ -61,4 +61,12 @@ std::size_t add_system_trust(X509_STORE* store, default_trust use);
 /// are trusted as they are for Windows' own clients.
 bool system_verifies_server_chain(X509* leaf, STACK_OF(X509) * sent, const std::string& dns_name);
 
+/// Whether the system distrusts any certificate of `chain` (a chain OpenSSL verified, leaf
+/// first; may be null) although it ends at a trusted root: the store add_system_trust filled
+/// leaves out only the distrusted roots and intermediates it copies, not those a server sends.
+/// POSIX: always false (no such list). Windows: one of them has its SHA-1 thumbprint in the
+/// Disallowed store (where Microsoft lists compromised intermediates and leaves). OpenSSL's
+/// error queue is left empty.
+bool system_distrusts(STACK_OF(X509) * chain);
+
 }  // namespace sw::platform

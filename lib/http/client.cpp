@@ -126,7 +126,10 @@ int host_index() {
 }
 
 /// The client context's certificate verification (SSL_CTX_set_cert_verify_callback):
-/// OpenSSL's (X509_verify_cert, with the connection's verify callback), then, when that found
+/// OpenSSL's (X509_verify_cert, with the connection's verify callback); when `ask_system` is not
+/// null, a chain it accepted is still refused (X509_V_ERR_CERT_REJECTED) if the system
+/// distrusts one of its certificates (platform::system_distrusts: Windows' Disallowed store);
+/// then, when OpenSSL found
 /// no trusted issuer (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, _UNABLE_TO_GET_ISSUER_CERT,
 /// _SELF_SIGNED_CERT_IN_CHAIN) and `ask_system` is not null (neither SSL_CERT_FILE nor
 /// SSL_CERT_DIR is set), the system's verdict (platform::system_verifies_server_chain; Windows'
@@ -135,7 +138,12 @@ int host_index() {
 /// and, for a name, by the system too. OpenSSL's error stays the result when the system refuses.
 int verify_server_chain(X509_STORE_CTX* sctx, void* ask_system) {
     const int ok = X509_verify_cert(sctx);
-    if (ok == 1 || ask_system == nullptr) return ok;
+    if (ask_system == nullptr) return ok;
+    if (ok == 1) {
+        if (!platform::system_distrusts(X509_STORE_CTX_get0_chain(sctx))) return 1;
+        X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
     const int err = X509_STORE_CTX_get_error(sctx);
     if (err != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
         err != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT && err != X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)

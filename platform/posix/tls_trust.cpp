@@ -56,4 +56,8 @@ bool system_verifies_server_chain(X509*, STACK_OF(X509) *, const std::string&) {
     return false;
 }
 
+bool system_distrusts(STACK_OF(X509) *) {
+    return false;
+}
+
 }  // namespace sw::platform

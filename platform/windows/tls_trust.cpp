@@ -205,4 +205,24 @@ bool system_verifies_server_chain(X509* leaf, STACK_OF(X509) * sent, const std::
     return trusted;
 }
 
+bool system_distrusts(STACK_OF(X509) * chain) {
+    const HCERTSTORE disallowed = ::CertOpenSystemStoreW(0, L"Disallowed");
+    if (!disallowed) return false;  // no store: nothing distrusted
+    bool distrusted = false;
+    for (int i = 0; !distrusted && chain && i < sk_X509_num(chain); ++i) {
+        unsigned char* der = nullptr;
+        const int len = i2d_X509(sk_X509_value(chain, i), &der);
+        const PCCERT_CONTEXT c =
+            len > 0 ? ::CertCreateCertificateContext(X509_ASN_ENCODING | PKCS_7_ASN_ENCODING, der,
+                                                     static_cast<DWORD>(len))
+                    : nullptr;
+        OPENSSL_free(der);
+        distrusted = c == nullptr || is_disallowed(disallowed, c);  // undecodable: refused
+        if (c) ::CertFreeCertificateContext(c);
+    }
+    ::CertCloseStore(disallowed, 0);
+    ERR_clear_error();
+    return distrusted;
+}
+
 }  // namespace sw::platform
