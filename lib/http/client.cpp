@@ -33,6 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -118,12 +119,61 @@ bool has_unread_bytes(beast::tcp_stream& tcp) {
     return ec || n != 0;
 }
 
+/// The SSL ex_data index that holds the host (std::string*) a connection's certificate must name.
+int host_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+/// The client context's certificate verification (SSL_CTX_set_cert_verify_callback):
+/// OpenSSL's (X509_verify_cert, with the connection's verify callback); when `ask_system` is not
+/// null, a chain it accepted is still refused (X509_V_ERR_CERT_REJECTED) if the system
+/// distrusts one of its certificates (platform::system_distrusts: Windows' Disallowed store);
+/// then, when OpenSSL found
+/// no trusted issuer (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, _UNABLE_TO_GET_ISSUER_CERT,
+/// _SELF_SIGNED_CERT_IN_CHAIN) and `ask_system` is not null (neither SSL_CERT_FILE nor
+/// SSL_CERT_DIR is set), the system's verdict (platform::system_verifies_server_chain; Windows'
+/// chain engine, which fetches roots on demand as Go's runner relies on; POSIX: none). The host
+/// name is checked as ssl::host_name_verification does (X509_check_host, X509_check_ip_asc)
+/// and, for a name, by the system too. OpenSSL's error stays the result when the system refuses.
+int verify_server_chain(X509_STORE_CTX* sctx, void* ask_system) {
+    const int ok = X509_verify_cert(sctx);
+    if (ask_system == nullptr) return ok;
+    if (ok == 1) {
+        if (!platform::system_distrusts(X509_STORE_CTX_get0_chain(sctx))) return 1;
+        X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    const int err = X509_STORE_CTX_get_error(sctx);
+    if (err != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
+        err != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT && err != X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
+        return ok;
+    auto* ssl_conn =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    const auto* host =
+        ssl_conn ? static_cast<const std::string*>(SSL_get_ex_data(ssl_conn, host_index()))
+                 : nullptr;
+    X509* leaf = X509_STORE_CTX_get0_cert(sctx);
+    if (host == nullptr || leaf == nullptr) return ok;
+    const bool ip_host = is_ip_literal(*host);
+    const bool names_host =
+        ip_host ? X509_check_ip_asc(leaf, host->c_str(), 0) == 1
+                : X509_check_host(leaf, host->data(), host->size(), 0, nullptr) == 1;
+    if (!names_host ||
+        !platform::system_verifies_server_chain(leaf, X509_STORE_CTX_get0_untrusted(sctx),
+                                                ip_host ? std::string() : *host))
+        return ok;
+    X509_STORE_CTX_set_error(sctx, X509_V_OK);
+    return 1;
+}
+
 }  // namespace
 
 struct connection {
     explicit connection(const net::any_io_executor& ex) : tcp(ex) {}
     beast::tcp_stream tcp;
     std::unique_ptr<ssl::stream<beast::tcp_stream&>> tls;
+    std::string tls_host;  // the host the server's certificate must name (host_index())
     beast::flat_buffer buffer;
 };
 
@@ -164,6 +214,10 @@ struct client::impl {
         }
         platform::add_system_trust(SSL_CTX_get_cert_store(ctx->native_handle()),
                                    {.file = !env_file, .dir = !env_dir});
+        // Any non-null argument asks the system when OpenSSL finds no trusted issuer.
+        static int ask_system = 1;
+        SSL_CTX_set_cert_verify_callback(ctx->native_handle(), verify_server_chain,
+                                         !env_file && !env_dir ? &ask_system : nullptr);
         tls_ctx = std::move(ctx);
         return *tls_ctx;
     }
@@ -235,6 +289,8 @@ struct client::impl {
         auto& ctx = tls_context(shown_url);
         conn->tls = std::make_unique<ssl::stream<beast::tcp_stream&>>(conn->tcp, ctx);
         SSL* native = conn->tls->native_handle();
+        conn->tls_host = u.host;
+        SSL_set_ex_data(native, host_index(), &conn->tls_host);
         const bool ip_host = is_ip_literal(u.host);
         if (!ip_host) SSL_set_tlsext_host_name(native, u.host.c_str());
         conn->tls->set_verify_mode(ssl::verify_peer);

@@ -52,4 +52,12 @@ std::size_t add_system_trust(X509_STORE* store, default_trust use) {
     return object_count(store) - before;
 }
 
+bool system_verifies_server_chain(X509*, STACK_OF(X509) *, const std::string&) {
+    return false;
+}
+
+bool system_distrusts(STACK_OF(X509) *) {
+    return false;
+}
+
 }  // namespace sw::platform

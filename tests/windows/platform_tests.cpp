@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include <aclapi.h>
@@ -27,6 +28,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <wincrypt.h>
 
 namespace win = sw::platform::win;
 
@@ -464,11 +466,87 @@ void tls_trust_checks() {
         "SSL_CERT_FILE and SSL_CERT_DIR both set: no system trust (" + std::to_string(none) + ")");
 }
 
+/// The certificate in PEM file `path` (null when unreadable).
+X509* read_pem(const std::string& path) {
+    BIO* in = BIO_new_file(path.c_str(), "r");
+    if (!in) return nullptr;
+    X509* x = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    return x;
+}
+
+/// Adds (or with `remove`, deletes) the certificate `x` in the local machine's system store
+/// `name` ("ROOT", "Disallowed"): no confirmation dialog, as the current user's ROOT would show.
+bool local_machine_store(const wchar_t* name, X509* x, bool remove) {
+    const HCERTSTORE store =
+        ::CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0, CERT_SYSTEM_STORE_LOCAL_MACHINE, name);
+    if (!store) return false;
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(x, &der);
+    PCCERT_CONTEXT added = nullptr;
+    bool ok = len > 0 && ::CertAddEncodedCertificateToStore(
+                             store, X509_ASN_ENCODING, der, static_cast<DWORD>(len),
+                             CERT_STORE_ADD_REPLACE_EXISTING, &added);
+    OPENSSL_free(der);
+    if (ok && remove)
+        ok = ::CertDeleteCertificateFromStore(added);  // frees `added`
+    else if (added)
+        ::CertFreeCertificateContext(added);
+    ::CertCloseStore(store, 0);
+    return ok;
+}
+
+/// The system's own chain verification (platform::system_verifies_server_chain, the fallback
+/// when OpenSSL finds no trusted issuer) with the private CAs and server certificates of two
+/// tc-standin --tls-dir runs (ca.pem; server.pem naming localhost and 127.0.0.1), both CAs in no
+/// store yet. The first CA is added to the local machine's ROOT store before any chain is built
+/// (Wine's chain engine keeps the ROOT store it saw first, unlike Windows'): its server
+/// certificate is trusted for "localhost" and with the name left to the caller, refused for
+/// another name, and refused once the CA is in Disallowed too; the second's server certificate
+/// (its CA in no store) is refused. Both entries are removed afterwards.
+void system_chain_checks(const std::string& tls_dir, const std::string& unknown_tls_dir) {
+    X509* ca = read_pem(tls_dir + "/ca.pem");
+    X509* leaf = read_pem(tls_dir + "/server.pem");
+    X509* unknown_leaf = read_pem(unknown_tls_dir + "/server.pem");
+    check(ca && leaf && unknown_leaf,
+          "system chain: read ca.pem and server.pem from " + tls_dir + " and " + unknown_tls_dir);
+    STACK_OF(X509)* sent = sk_X509_new_null();
+    STACK_OF(X509)* unknown_sent = sk_X509_new_null();
+    if (ca && leaf && unknown_leaf) {
+        sk_X509_push(sent, leaf);
+        sk_X509_push(unknown_sent, unknown_leaf);
+        using sw::platform::system_verifies_server_chain;
+        check(local_machine_store(L"ROOT", ca, false), "system chain: the CA added to ROOT");
+        check(!system_verifies_server_chain(unknown_leaf, unknown_sent, "localhost"),
+              "system chain: a server certificate from a CA in no store is refused");
+        check(system_verifies_server_chain(leaf, sent, "localhost"),
+              "system chain: with the CA in ROOT, the chain is trusted for localhost");
+        check(system_verifies_server_chain(leaf, sent, ""),
+              "system chain: with the CA in ROOT and the name left to the caller, trusted");
+        check(!system_verifies_server_chain(leaf, sent, "other.example"),
+              "system chain: a name the certificate does not hold is refused (other.example)");
+        check(local_machine_store(L"Disallowed", ca, false),
+              "system chain: the CA added to Disallowed");
+        check(!system_verifies_server_chain(leaf, sent, "localhost"),
+              "system chain: with the CA in ROOT and in Disallowed, refused");
+        check(
+            local_machine_store(L"Disallowed", ca, true) && local_machine_store(L"ROOT", ca, true),
+            "system chain: the CA removed from Disallowed and ROOT");
+    }
+    sk_X509_free(sent);
+    sk_X509_free(unknown_sent);
+    X509_free(ca);
+    X509_free(leaf);
+    X509_free(unknown_leaf);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: platform-tests-win <scratch dir> <fake-worker-win.exe>\n");
+    if (argc != 3 && argc != 5) {
+        std::fprintf(stderr,
+                     "usage: platform-tests-win <scratch dir> <fake-worker-win.exe> "
+                     "[<tc-standin tls dir> <another one>]\n");
         return 64;
     }
     std::printf("platform-tests-win (%s)\n", under_wine() ? "under Wine" : "on Windows");
@@ -479,6 +557,13 @@ int main(int argc, char** argv) {
         {"unicode paths", [&] { unicode_path_checks(argv[1]); }},
         {"environment", environment_checks},
         {"tls trust", tls_trust_checks},
+        {"system chain",
+         [&] {
+             if (argc == 5)
+                 system_chain_checks(argv[3], argv[4]);
+             else
+                 std::printf("SKIP: system chain: no tc-standin tls dirs given\n");
+         }},
         {"autologon", autologon_checks},
         {"host", host_checks},
         {"process", [&] { process_checks(argv[2]); }},
