@@ -9,6 +9,7 @@
 #include <spdlog/details/os.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -38,6 +39,16 @@ std::size_t terminal_control_at(std::string_view s) {
     return 0;
 }
 
+/// Bytes that may start a terminal control (see terminal_control_at): one table lookup per
+/// byte on the log's hot path, where almost no line has any.
+constexpr std::array<bool, 256> control_start = [] {
+    std::array<bool, 256> t{};
+    for (int b = 0; b < 0x20; ++b) t[static_cast<std::size_t>(b)] = b != '\t' && b != '\n';
+    t[0x7f] = true;
+    t[0xc2] = true;
+    return t;
+}();
+
 /// Appends `s` for a text destination (stdio, syslog) to `dest` (a std::string or spdlog's
 /// buffer), each byte of a terminal control written as "\xNN": a worker's text cannot move
 /// the cursor, clear the screen or overwrite a line (issue 14, item 10). Newlines and tabs
@@ -47,11 +58,7 @@ void append_text(Buffer& dest, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     std::size_t plain = 0;  // bytes at the front of `s` already judged plain
     while (plain < s.size()) {
-        const char c = s[plain];
-        // Fast path: printable ASCII and UTF-8 lead/continuation bytes other than C2.
-        if ((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f &&
-             static_cast<unsigned char>(c) != 0xc2) ||
-            c == '\t' || c == '\n') {
+        if (!control_start[static_cast<unsigned char>(s[plain])]) {
             ++plain;
             continue;
         }
