@@ -89,6 +89,15 @@ std::vector<action> lifecycle::on_worker_exit(const event& ev) {
     return out;
 }
 
+std::vector<action> lifecycle::cancel_in_flight(std::string reason) {
+    if (!in_flight_) return {};
+    action c{action_type::cancel};
+    c.target = *in_flight_;
+    c.reason = std::move(reason);
+    in_flight_.reset();
+    return {std::move(c)};
+}
+
 std::vector<action> lifecycle::end_cloud_worker(std::string reason) {
     if (!opts_.registers) {
         // Never registered with worker-manager (aws-provisioner): nothing to remove.
@@ -132,10 +141,7 @@ std::vector<action> lifecycle::after_worker(const event& ev) {
                     out.push_back(act(action_type::notify_stopping));
                     return out;
                 }
-                action c{action_type::cancel};
-                c.target = action_type::remove_worker;
-                c.reason = "second stop signal";
-                out.push_back(std::move(c));
+                append(out, cancel_in_flight("second stop signal"));
                 append(out, finish(exit_code::ok, "stop requested while removing the worker"));
                 return out;
             }

@@ -256,6 +256,9 @@ class lifecycle {
     /// A cloud worker's end after its exit: removeWorker (then, on `removed`, the host
     /// shutdown), or the shutdown at once for a provider that never registered (aws-provisioner).
     actions end_cloud_worker(std::string reason);
+    /// The cancel command for the operation in flight (none if nothing is), which is then
+    /// forgotten: its completion, if one still comes, is ignored.
+    actions cancel_in_flight(std::string reason);
     actions remove_after_stop(std::string reason);
 
     actions request_stop(time_point now, stop_level want, std::string reason);

@@ -116,9 +116,9 @@ std::vector<action> lifecycle::after_secrets() {
 }
 
 std::vector<action> lifecycle::remove_after_stop(std::string reason) {
-    stage_ = stage::removing;
-    in_flight_ = action_type::remove_worker;
-    return {persist(phase::stopping), act(action_type::remove_worker, std::move(reason))};
+    actions out{persist(phase::stopping)};
+    append(out, end_cloud_worker(std::move(reason)));
+    return out;
 }
 
 std::vector<action> lifecycle::on_signal_before_worker(const event& ev) {
@@ -135,13 +135,7 @@ std::vector<action> lifecycle::on_signal_before_worker(const event& ev) {
         // run (the request may have reached it): let it finish, then remove the worker.
         return out;
     }
-    if (in_flight_) {
-        action c{action_type::cancel};
-        c.target = *in_flight_;
-        c.reason = "stop requested";
-        out.push_back(std::move(c));
-        in_flight_.reset();
-    }
+    append(out, cancel_in_flight("stop requested"));
     if (registered_ && fresh_cloud_registration) {
         append(out, remove_after_stop("stop requested before the worker started"));
         return out;
@@ -167,14 +161,7 @@ std::vector<action> lifecycle::before_worker(const event& ev) {
             // Go's rule (reference 9.3): the first write of the state is part of the start-up.
             // The step started beside the write (fetching secrets, preparing the worker's
             // files) is cancelled: it would go on writing to a failing disk for nothing.
-            actions out;
-            if (in_flight_) {
-                action c{action_type::cancel};
-                c.target = *in_flight_;
-                c.reason = "the state file cannot be written";
-                out.push_back(std::move(c));
-                in_flight_.reset();
-            }
+            actions out = cancel_in_flight("the state file cannot be written");
             append(out, startup_failure(failure_class::config, ev.reason, now));
             return out;
         }

@@ -210,6 +210,32 @@ std::string state_config(harness& h, const std::string& state) {
                               "\nlifecycle:\n  stopCheckInterval: 0\n  killTimeout: 1\n");
 }
 
+/// A fresh start whose first state write fails with `os_reason`: exit 78 naming the file and
+/// the reason, and the worker never starts.
+void check_start_fails(harness& h, const std::string& cfg, const std::string& state,
+                       const std::string& os_reason) {
+    auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err, Catch::Contains("the state file " + state) && Catch::Contains(os_reason));
+    CHECK(h.worker_events("start").empty());
+}
+
+/// A resumed run whose state write fails with `os_reason`: the worker is told to stop at once
+/// (finish-tasks false), exit 78 naming the file and the reason, the state file as `before`.
+void check_resume_stops(harness& h, const std::string& cfg, const std::string& state,
+                        const std::string& before, const std::string& os_reason) {
+    std::filesystem::remove(h.dir.file("worker.jsonl"));
+    auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}}, 60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 78);
+    CHECK_THAT(r.err, Catch::Contains("the state file " + state) && Catch::Contains(os_reason));
+    const auto graceful = h.worker_events("received", "graceful-termination");
+    REQUIRE(graceful.size() == 1);
+    CHECK(graceful[0].at("message").at("finish-tasks") == false);
+    CHECK(sw::test::read_file(state) == before);
+}
+
 /// Run 1 of a resume: the worker asks for a reboot (--once: exit 3), leaving the state file
 /// with phase "rebooting". Returns its contents.
 std::string leave_state(harness& h, const std::string& cfg, const std::string& state) {
@@ -240,27 +266,13 @@ TEST_CASE("a full state directory", "[e2e][faults][host][state]") {
 
     SECTION("a fresh start: the first write fails the start-up, the worker never starts") {
         REQUIRE(m.fill() > 0);
-        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
-                              Catch::Contains("No space left on device"));
-        CHECK(h.worker_events("start").empty());
+        check_start_fails(h, cfg, state, "No space left on device");
         CHECK(entries_of(m.dir) == std::vector<std::string>{"filler"});
     }
     SECTION("a resumed run: the previous state survives, the worker is stopped") {
         const auto before = leave_state(h, cfg, state);
         REQUIRE(m.fill() > 0);
-        std::filesystem::remove(h.dir.file("worker.jsonl"));
-        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}}, 60s);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
-                              Catch::Contains("No space left on device"));
-        const auto graceful = h.worker_events("received", "graceful-termination");
-        REQUIRE(graceful.size() == 1);
-        CHECK(graceful[0].at("message").at("finish-tasks") == false);
-        CHECK(sw::test::read_file(state) == before);
+        check_resume_stops(h, cfg, state, before, "No space left on device");
         CHECK(entries_of(m.dir) == std::vector<std::string>{"filler", "state.json"});
     }
 }
@@ -295,25 +307,13 @@ TEST_CASE("a read-only state directory", "[e2e][faults][host][state]") {
 
     SECTION("a fresh start") {
         REQUIRE(m.remount(true));
-        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "exit:0"}}, 60s);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
-                              Catch::Contains("Read-only file system"));
-        CHECK(h.worker_events("start").empty());
+        check_start_fails(h, cfg, state, "Read-only file system");
         CHECK(entries_of(m.dir).empty());
     }
     SECTION("a resumed run") {
         const auto before = leave_state(h, cfg, state);
         REQUIRE(m.remount(true));
-        std::filesystem::remove(h.dir.file("worker.jsonl"));
-        auto r = h.run({"--once", cfg}, {{"FAKE_WORKER_SCRIPT", "wait-graceful"}}, 60s);
-        INFO(r.err);
-        CHECK(r.exit_code == 78);
-        CHECK_THAT(r.err, Catch::Contains("the state file " + state) &&
-                              Catch::Contains("Read-only file system"));
-        CHECK(h.worker_events("received", "graceful-termination").size() == 1);
-        CHECK(sw::test::read_file(state) == before);
+        check_resume_stops(h, cfg, state, before, "Read-only file system");
         CHECK(entries_of(m.dir) == std::vector<std::string>{"state.json"});
     }
 }
